@@ -1,0 +1,114 @@
+// Package ports declares what the core needs from the world. It imports the
+// domain and the standard library only.
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/chatd/chatd/internal/domain"
+)
+
+// Page selects one page of a list; Number starts at 1.
+type Page struct {
+	Number int
+	Size   int
+}
+
+// Offset is the number of rows before this page.
+func (p Page) Offset() int { return (p.Number - 1) * p.Size }
+
+// UserRepository stores accounts.
+type UserRepository interface {
+	// Create fails with a Conflict when the email is taken.
+	Create(ctx context.Context, u *domain.User) error
+	GetByID(ctx context.Context, id string) (*domain.User, error)
+	GetByEmail(ctx context.Context, email string) (*domain.User, error)
+}
+
+// SessionFilter narrows a session list.
+type SessionFilter struct {
+	IsActive *bool
+	Provider *domain.Provider
+}
+
+// SessionRepository stores sessions and their participants.
+type SessionRepository interface {
+	// Create stores a session with its owner as first participant.
+	Create(ctx context.Context, s *domain.ChatSession) error
+	Get(ctx context.Context, id string) (*domain.ChatSession, error)
+	// Update loads the session, lets fn change it, and stores the result in one transaction.
+	Update(ctx context.Context, id string, fn func(*domain.ChatSession) error) (*domain.ChatSession, error)
+	// Delete removes the session, its participants and its messages.
+	Delete(ctx context.Context, id string) error
+	// ListForUser lists sessions the user owns or participates in, newest activity first.
+	ListForUser(ctx context.Context, userID string, f SessionFilter, p Page) ([]*domain.ChatSession, int, error)
+
+	// Participant returns the user's membership, or NotFound.
+	Participant(ctx context.Context, sessionID, userID string) (domain.Participant, error)
+	Participants(ctx context.Context, sessionID string) ([]domain.Participant, error)
+	// AddParticipant fails with a Conflict when the user is already a participant.
+	AddParticipant(ctx context.Context, p domain.Participant) error
+	RemoveParticipant(ctx context.Context, sessionID, userID string) error
+}
+
+// Order is a list order by creation time.
+type Order string
+
+const (
+	OrderAsc  Order = "asc"
+	OrderDesc Order = "desc"
+)
+
+// NewTurn is what one post stores atomically: the posted message, the reply
+// placeholder when a reply was asked for, and the idempotency record when the
+// client sent a key.
+type NewTurn struct {
+	Message     *domain.ChatMessage
+	Reply       *domain.ChatMessage
+	Idempotency *domain.IdempotencyRecord
+}
+
+// MessageRepository stores messages.
+type MessageRepository interface {
+	// CreateTurn stores the turn in one transaction and bumps the session's
+	// message count and last activity. An idempotency key already used fails
+	// with a Conflict whose code is "idempotency-key-exists".
+	CreateTurn(ctx context.Context, t NewTurn) error
+	Get(ctx context.Context, id string) (*domain.ChatMessage, error)
+	List(ctx context.Context, sessionID string, order Order, p Page) ([]*domain.ChatMessage, int, error)
+	// Recent returns up to limit newest messages of the session, oldest first.
+	Recent(ctx context.Context, sessionID string, limit int) ([]*domain.ChatMessage, error)
+	// Update loads the message, lets fn change it, and stores the result in one transaction.
+	Update(ctx context.Context, id string, fn func(*domain.ChatMessage) error) (*domain.ChatMessage, error)
+	// Save stores the message's current state (generation progress and end).
+	Save(ctx context.Context, m *domain.ChatMessage) error
+	// InterruptStreaming marks replies left pending or streaming by a dead
+	// process as interrupted and returns how many it changed.
+	InterruptStreaming(ctx context.Context, at time.Time) (int, error)
+}
+
+// IdempotencyRepository finds what a keyed post created earlier.
+type IdempotencyRepository interface {
+	Get(ctx context.Context, userID, key string) (domain.IdempotencyRecord, error)
+}
+
+// RefreshTokenRepository stores refresh-token families.
+type RefreshTokenRepository interface {
+	Create(ctx context.Context, t domain.RefreshToken) error
+	GetByHash(ctx context.Context, hash string) (domain.RefreshToken, error)
+	// MarkUsed sets used_at only if it is still unset; false means another
+	// request used it first.
+	MarkUsed(ctx context.Context, id string, at time.Time) (bool, error)
+	RevokeFamily(ctx context.Context, familyID string, at time.Time) error
+}
+
+// StatsReader aggregates stored data. A nil userID means the whole deployment.
+type StatsReader interface {
+	Stats(ctx context.Context, userID *string) (domain.Stats, error)
+}
+
+// HealthChecker tells whether storage answers.
+type HealthChecker interface {
+	Ping(ctx context.Context) error
+}
