@@ -164,19 +164,19 @@ func (m *ChatMessage) Edit(editorID string, e MessageEdit, maxChars int, now tim
 	return nil
 }
 
-func (m *ChatMessage) ID() string                { return m.id }
-func (m *ChatMessage) SessionID() string         { return m.sessionID }
-func (m *ChatMessage) UserID() string            { return m.userID }
-func (m *ChatMessage) ParentID() *string         { return m.parentID }
-func (m *ChatMessage) Role() MessageRole         { return m.role }
-func (m *ChatMessage) Content() string           { return m.content }
-func (m *ChatMessage) Provider() Provider        { return m.provider }
-func (m *ChatMessage) Model() string             { return m.model }
-func (m *ChatMessage) Status() MessageStatus     { return m.status }
-func (m *ChatMessage) ResponseTimeMs() *int      { return m.responseTimeMs }
-func (m *ChatMessage) TokensUsed() *int          { return m.tokensUsed }
-func (m *ChatMessage) ErrorMessage() *string     { return m.errorMessage }
-func (m *ChatMessage) Metadata() map[string]any  { return m.metadata }
-func (m *ChatMessage) CreatedAt() time.Time      { return m.createdAt }
-func (m *ChatMessage) UpdatedAt() time.Time      { return m.updatedAt }
-func (m *ChatMessage) IsStreaming() bool         { return m.status == StatusStreaming }
+func (m *ChatMessage) ID() string               { return m.id }
+func (m *ChatMessage) SessionID() string        { return m.sessionID }
+func (m *ChatMessage) UserID() string           { return m.userID }
+func (m *ChatMessage) ParentID() *string        { return m.parentID }
+func (m *ChatMessage) Role() MessageRole        { return m.role }
+func (m *ChatMessage) Content() string          { return m.content }
+func (m *ChatMessage) Provider() Provider       { return m.provider }
+func (m *ChatMessage) Model() string            { return m.model }
+func (m *ChatMessage) Status() MessageStatus    { return m.status }
+func (m *ChatMessage) ResponseTimeMs() *int     { return m.responseTimeMs }
+func (m *ChatMessage) TokensUsed() *int         { return m.tokensUsed }
+func (m *ChatMessage) ErrorMessage() *string    { return m.errorMessage }
+func (m *ChatMessage) Metadata() map[string]any { return m.metadata }
+func (m *ChatMessage) CreatedAt() time.Time     { return m.createdAt }
+func (m *ChatMessage) UpdatedAt() time.Time     { return m.updatedAt }
+func (m *ChatMessage) IsStreaming() bool        { return m.status == StatusStreaming }
