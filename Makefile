@@ -1,0 +1,54 @@
+# chatd — `make help` lists the targets.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := go run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+# The PostgreSQL legs of the tests run when this is set; on a machine with a
+# local server it is found by itself.
+CHAT_TEST_POSTGRES_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable')
+export CHAT_TEST_POSTGRES_URL
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## start chatd on SQLite at 127.0.0.1:8000 (data in ./data)
+	CHAT_LOG_FORMAT=$${CHAT_LOG_FORMAT:-console} go run ./cmd/chatd serve
+
+.PHONY: build
+build: ## build bin/chatd
+	CGO_ENABLED=0 go build -o bin/chatd ./cmd/chatd
+
+.PHONY: test
+test: ## run every test with the race detector (PostgreSQL legs when a server is found)
+	@if [ -n "$$CHAT_TEST_POSTGRES_URL" ]; then echo "PostgreSQL tests: on"; else echo "PostgreSQL tests: skipped (no server at 127.0.0.1:5432; set CHAT_TEST_POSTGRES_URL)"; fi
+	go test -race -count=1 ./...
+
+.PHONY: lint
+lint: ## golangci-lint, including the depguard rules that keep the hexagon
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: fmt
+fmt: ## format the code
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: vet
+vet: ## go vet
+	go vet ./...
+
+.PHONY: check
+check: ## fmt check, vet, lint and test: run before every commit
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+	go vet ./...
+	$(MAKE) lint
+	$(MAKE) test
+
+.PHONY: migrate
+migrate: ## apply pending migrations to CHAT_DATABASE_URL (default ./data/chat.db)
+	go run ./cmd/chatd migrate up
+
+.PHONY: bench
+bench: ## run the benchmarks (see BENCHMARKS.md)
+	go test -run '^$$' -bench . -benchmem ./...

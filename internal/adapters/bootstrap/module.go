@@ -1,0 +1,68 @@
+package bootstrap
+
+import (
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/chatd/chatd/internal/adapters/auth"
+	"github.com/chatd/chatd/internal/adapters/httpapi"
+	"github.com/chatd/chatd/internal/adapters/ratelimit"
+	"github.com/chatd/chatd/internal/adapters/storage"
+	"github.com/chatd/chatd/internal/adapters/system"
+	"github.com/chatd/chatd/internal/app"
+)
+
+// moduleConfigs splits the one Config into each module's piece.
+type moduleConfigs struct {
+	fx.Out
+	Storage storage.Config
+	Auth    auth.Config
+	HTTP    httpapi.Config
+	Limits  app.Limits
+}
+
+func splitConfig(c Config) moduleConfigs {
+	return moduleConfigs{
+		Storage: storage.Config{URL: c.DatabaseURL, AutoMigrate: true},
+		Auth:    auth.Config{Secret: []byte(c.JWTSecret), AccessTTL: c.AccessTokenTTL, RefreshTTL: c.RefreshTokenTTL},
+		HTTP: httpapi.Config{Addr: c.HTTPAddr, CORSOrigins: c.CORSOrigins, MaxBodyBytes: c.MaxBodyBytes,
+			RateLimitAPI: c.RateLimitAPI, RateLimitAuth: c.RateLimitAuth, Version: Version},
+		Limits: app.Limits{MaxMessageChars: c.MaxMessageChars},
+	}
+}
+
+// noSockets counts WebSockets until the realtime adapter exists.
+type noSockets struct{}
+
+func (noSockets) ActiveConnections() int { return 0 }
+
+// Options is the whole graph of a serving chatd. Tests add fx.Decorate or
+// fx.Replace options after it to swap an adapter for a fake.
+func Options(cfg Config, log *zap.Logger) fx.Option {
+	return fx.Options(
+		CoreOptions(cfg, log),
+		fx.Provide(fx.Annotate(func() noSockets { return noSockets{} }, fx.As(new(httpapi.ConnectionCounter)))),
+		httpapi.Module,
+	)
+}
+
+// CoreOptions is the graph without any listener: storage, auth and the use
+// cases. Commands such as `chatd user create` run on it.
+func CoreOptions(cfg Config, log *zap.Logger) fx.Option {
+	return fx.Options(
+		fx.Supply(cfg, log),
+		fx.WithLogger(func(l *zap.Logger) fxevent.Logger {
+			zl := &fxevent.ZapLogger{Logger: l.Named("fx")}
+			zl.UseLogLevel(zapcore.DebugLevel)
+			return zl
+		}),
+		fx.Provide(splitConfig),
+		system.Module,
+		storage.Module,
+		auth.Module,
+		ratelimit.Module,
+		app.Module,
+	)
+}

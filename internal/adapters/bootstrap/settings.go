@@ -1,0 +1,92 @@
+package bootstrap
+
+import (
+	"fmt"
+	"strings"
+)
+
+// setting is one configuration value: read from its environment variable,
+// overridden by the flag of the same name in kebab-case, else its default.
+type setting struct {
+	env    string
+	def    string
+	help   string
+	secret bool // never printed; may also come from <env>_FILE
+	apply  func(c *Config, raw string) error
+}
+
+// Flag is the setting's command-line name: CHAT_HTTP_ADDR -> chat-http-addr.
+func (s setting) Flag() string {
+	return strings.ToLower(strings.ReplaceAll(s.env, "_", "-"))
+}
+
+// settings lists every setting chatd reads; `chatd --help` and the README
+// are generated from the same facts.
+var settings = []setting{
+	{env: "CHAT_HTTP_ADDR", def: "127.0.0.1:8000", help: "listen address (host:port)",
+		apply: func(c *Config, v string) error { return nonEmpty(&c.HTTPAddr, v) }},
+	{env: "CHAT_DATABASE_URL", def: "sqlite://./data/chat.db", help: "sqlite://PATH or postgres://USER@HOST:PORT/DB?sslmode=...",
+		apply: func(c *Config, v string) error { return nonEmpty(&c.DatabaseURL, v) }},
+	{env: "CHAT_JWT_SECRET", def: "", secret: true,
+		help:  "HS256 key, at least 32 bytes; generated beside the SQLite file in dev, required with PostgreSQL",
+		apply: func(c *Config, v string) error { c.JWTSecret = v; return nil }},
+	{env: "CHAT_ACCESS_TOKEN_TTL", def: "15m", help: "lifetime of an access token",
+		apply: func(c *Config, v string) error { return positiveDuration(&c.AccessTokenTTL, v) }},
+	{env: "CHAT_REFRESH_TOKEN_TTL", def: "720h", help: "lifetime of a refresh token",
+		apply: func(c *Config, v string) error { return positiveDuration(&c.RefreshTokenTTL, v) }},
+	{env: "CHAT_LOCAL_BASE_URL", def: "http://127.0.0.1:11434/v1", help: "OpenAI-compatible server for LOCAL (Ollama, llama.cpp, vLLM)",
+		apply: func(c *Config, v string) error { return baseURL(&c.LocalBaseURL, v) }},
+	{env: "CHAT_OPENROUTER_BASE_URL", def: "https://openrouter.ai/api/v1", help: "OpenRouter API base URL",
+		apply: func(c *Config, v string) error { return baseURL(&c.OpenRouterBaseURL, v) }},
+	{env: "CHAT_OPENROUTER_API_KEY", def: "", secret: true, help: "OpenRouter API key (empty: OPENROUTER answers a clear error)",
+		apply: func(c *Config, v string) error { c.OpenRouterAPIKey = v; return nil }},
+	{env: "CHAT_CORS_ORIGINS", def: "", help: "comma-separated browser origins allowed for HTTP and WebSocket (empty: none)",
+		apply: func(c *Config, v string) error { return origins(&c.CORSOrigins, v) }},
+	{env: "CHAT_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
+		apply: func(c *Config, v string) error { return oneOf(&c.LogLevel, v, "debug", "info", "warn", "error") }},
+	{env: "CHAT_LOG_FORMAT", def: "json", help: "json (production) or console (development)",
+		apply: func(c *Config, v string) error { return oneOf(&c.LogFormat, v, "json", "console") }},
+	{env: "CHAT_RATE_LIMIT_API", def: "600", help: "requests per user per minute (0: unlimited)",
+		apply: func(c *Config, v string) error { return nonNegative(&c.RateLimitAPI, v) }},
+	{env: "CHAT_RATE_LIMIT_LLM", def: "30", help: "requests that start a generation, per user per minute (0: unlimited)",
+		apply: func(c *Config, v string) error { return nonNegative(&c.RateLimitLLM, v) }},
+	{env: "CHAT_RATE_LIMIT_AUTH", def: "30", help: "register/login/refresh attempts per client address per minute (0: unlimited)",
+		apply: func(c *Config, v string) error { return nonNegative(&c.RateLimitAuth, v) }},
+	{env: "CHAT_MAX_CONCURRENT_GENERATIONS", def: "4", help: "replies generating at once per user; more is 429",
+		apply: func(c *Config, v string) error { return positive(&c.MaxConcurrentGenerations, v) }},
+	{env: "CHAT_USER_DAILY_TOKENS", def: "0", help: "tokens per user per UTC day (0: unlimited)",
+		apply: func(c *Config, v string) error { return nonNegative(&c.UserDailyTokens, v) }},
+	{env: "CHAT_MAX_BODY_BYTES", def: "1048576", help: "largest request body in bytes; larger is 413",
+		apply: func(c *Config, v string) error { return positive64(&c.MaxBodyBytes, v) }},
+	{env: "CHAT_MAX_MESSAGE_CHARS", def: "32000", help: "longest message content in characters",
+		apply: func(c *Config, v string) error { return positive(&c.MaxMessageChars, v) }},
+	{env: "CHAT_SHUTDOWN_TIMEOUT", def: "15s", help: "how long a stop waits for streams before saving them as interrupted",
+		apply: func(c *Config, v string) error { return positiveDuration(&c.ShutdownTimeout, v) }},
+}
+
+func settingByEnv(env string) (setting, bool) {
+	for _, s := range settings {
+		if s.env == env {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+// Usage renders the settings table for `chatd --help`.
+func Usage() string {
+	var b strings.Builder
+	b.WriteString("Settings (environment variable, or the flag of the same name; the flag wins):\n")
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(&b, "  --%s / %s\n        %s (default %s)", s.Flag(), s.env, s.help, def)
+		if s.secret {
+			fmt.Fprintf(&b, "; may be read from the file named by %s_FILE", s.env)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,11 @@
+package httpapi
+
+// Config is the HTTP edge's share of the settings.
+type Config struct {
+	Addr          string
+	CORSOrigins   []string
+	MaxBodyBytes  int64
+	RateLimitAPI  int // requests per user per minute
+	RateLimitAuth int // register/login/refresh attempts per address (and login per account) per minute
+	Version       string
+}

@@ -1,0 +1,18 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// problemRender writes a problem with its own content type (gin's JSON
+// renderer would force application/json).
+type problemRender struct{ p problem }
+
+func (r problemRender) Render(w http.ResponseWriter) error {
+	return json.NewEncoder(w).Encode(r.p)
+}
+
+func (r problemRender) WriteContentType(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", problemContentType)
+}

@@ -1,0 +1,236 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/ports"
+)
+
+var _ ports.MessageRepository = (*MessageRepo)(nil)
+
+// messageMutableColumns are what a message may change after it is created:
+// its text and metadata while a reply generates, its outcome when it ends.
+var messageMutableColumns = []string{
+	"content", "llm_provider", "llm_model", "response_time_ms", "tokens_used",
+	"error_message", "status", "message_metadata", "updated_at",
+}
+
+// MessageRepo stores messages.
+type MessageRepo struct{ db *DB }
+
+// NewMessageRepo returns the message repository over db.
+func NewMessageRepo(db *DB) *MessageRepo { return &MessageRepo{db: db} }
+
+// CreateTurn stores the message, the reply and the idempotency record in one
+// transaction and bumps the session's count and last activity by what was
+// really inserted. Message inserts skip ids that already exist, so a turn
+// stored twice (a retry after a lost answer) counts once; a reused
+// idempotency key fails as Conflict "idempotency-key-exists" and stores nothing.
+func (r *MessageRepo) CreateTurn(ctx context.Context, t ports.NewTurn) error {
+	if t.Message == nil {
+		return errors.New("create turn: the turn has no message")
+	}
+	var rows []*messageRow
+	for _, m := range []*domain.ChatMessage{t.Message, t.Reply} {
+		if m == nil {
+			continue
+		}
+		row, err := messageToRow(m)
+		if err != nil {
+			return wrap("create turn", err)
+		}
+		rows = append(rows, &row)
+	}
+	err := r.db.inWriteTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var added int64
+		var last time.Time
+		for _, row := range rows {
+			res, err := tx.NewInsert().Model(row).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			added += n
+			if row.CreatedAt.After(last) {
+				last = row.CreatedAt
+			}
+		}
+		if t.Idempotency != nil {
+			idem := idempotencyToRow(*t.Idempotency)
+			if _, err := tx.NewInsert().Model(&idem).Exec(ctx); err != nil {
+				if isUniqueViolation(err) {
+					return domain.Conflict("idempotency-key-exists", "this Idempotency-Key was already used")
+				}
+				return err
+			}
+		}
+		if added == 0 {
+			return nil
+		}
+		// Last activity never moves backwards, whatever the clocks of
+		// several processes say.
+		_, err := tx.NewUpdate().Model((*sessionRow)(nil)).
+			Set("message_count = message_count + ?", added).
+			Set("last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ? THEN ? ELSE last_message_at END", last, last).
+			Set("updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at END", last, last).
+			Where("s.id = ?", rows[0].SessionID).
+			Exec(ctx)
+		return err
+	})
+	if isForeignKeyViolation(err) {
+		return domain.NotFound("session")
+	}
+	return wrap("create turn", err)
+}
+
+// Get returns the message or NotFound("message").
+func (r *MessageRepo) Get(ctx context.Context, id string) (*domain.ChatMessage, error) {
+	if !isCanonicalID(id) {
+		return nil, domain.NotFound("message")
+	}
+	var row messageRow
+	err := r.db.read.NewSelect().Model(&row).Where("m.id = ?", id).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, domain.NotFound("message")
+	}
+	if err != nil {
+		return nil, wrap("get message", err)
+	}
+	m, err := messageToDomain(row)
+	return m, wrap("get message", err)
+}
+
+// List pages through a session's messages by creation time (id breaks
+// ties, so pages never overlap) and counts them all.
+func (r *MessageRepo) List(ctx context.Context, sessionID string, order ports.Order, p ports.Page) ([]*domain.ChatMessage, int, error) {
+	if !isCanonicalID(sessionID) {
+		return []*domain.ChatMessage{}, 0, nil
+	}
+	dir := "ASC"
+	if order == ports.OrderDesc {
+		dir = "DESC"
+	}
+	var rows []messageRow
+	q := r.db.read.NewSelect().Model(&rows).Where("m.session_id = ?", sessionID).
+		OrderExpr("m.created_at " + dir).OrderExpr("m.id " + dir)
+	total, err := paginate(q, p).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, wrap("list messages", err)
+	}
+	out, err := messagesToDomain(rows)
+	if err != nil {
+		return nil, 0, wrap("list messages", err)
+	}
+	return out, int(total), nil
+}
+
+// Recent returns the newest limit messages, oldest first: the history a
+// generation sends upstream.
+func (r *MessageRepo) Recent(ctx context.Context, sessionID string, limit int) ([]*domain.ChatMessage, error) {
+	if limit <= 0 || !isCanonicalID(sessionID) {
+		return []*domain.ChatMessage{}, nil
+	}
+	var rows []messageRow
+	err := r.db.read.NewSelect().Model(&rows).Where("m.session_id = ?", sessionID).
+		OrderExpr("m.created_at DESC").OrderExpr("m.id DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, wrap("recent messages", err)
+	}
+	slices.Reverse(rows)
+	out, err := messagesToDomain(rows)
+	return out, wrap("recent messages", err)
+}
+
+// Update locks the message (FOR UPDATE on PostgreSQL), lets fn change it and
+// stores its mutable columns. fn must not call the repositories (on SQLite
+// it would wait for the connection this transaction holds).
+func (r *MessageRepo) Update(ctx context.Context, id string, fn func(*domain.ChatMessage) error) (*domain.ChatMessage, error) {
+	if !isCanonicalID(id) {
+		return nil, domain.NotFound("message")
+	}
+	var out *domain.ChatMessage
+	err := r.db.inWriteTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var row messageRow
+		err := r.db.forUpdate(tx.NewSelect().Model(&row).Where("m.id = ?", id)).Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return domain.NotFound("message")
+		}
+		if err != nil {
+			return err
+		}
+		m, err := messageToDomain(row)
+		if err != nil {
+			return err
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+		next, err := messageToRow(m)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model(&next).Column(messageMutableColumns...).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		out, err = messageToDomain(next)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("update message", err)
+	}
+	return out, nil
+}
+
+// Save stores the message's mutable columns; a message that is gone (its
+// session was deleted mid-generation) is NotFound("message").
+func (r *MessageRepo) Save(ctx context.Context, m *domain.ChatMessage) error {
+	row, err := messageToRow(m)
+	if err != nil {
+		return wrap("save message", err)
+	}
+	if !isCanonicalID(row.ID) {
+		return domain.NotFound("message")
+	}
+	res, err := r.db.write.NewUpdate().Model(&row).Column(messageMutableColumns...).WherePK().Exec(ctx)
+	return wrap("save message", affectedOne(res, err, "message"))
+}
+
+// InterruptStreaming marks every unfinished reply interrupted: at start-up
+// no generation is running, so any pending or streaming row is left over.
+func (r *MessageRepo) InterruptStreaming(ctx context.Context, at time.Time) (int, error) {
+	res, err := r.db.write.NewUpdate().Model((*messageRow)(nil)).
+		Set("status = ?", string(domain.StatusInterrupted)).
+		Set("updated_at = ?", dbTime(at)).
+		Where("m.status IN (?)", bun.List([]string{string(domain.StatusPending), string(domain.StatusStreaming)})).
+		Exec(ctx)
+	if err != nil {
+		return 0, wrap("interrupt streaming", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrap("interrupt streaming", err)
+	}
+	return int(n), nil
+}
+
+func messagesToDomain(rows []messageRow) ([]*domain.ChatMessage, error) {
+	out := make([]*domain.ChatMessage, 0, len(rows))
+	for _, row := range rows {
+		m, err := messageToDomain(row)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

@@ -1,0 +1,6 @@
+package app
+
+// Limits are the deployment's bounds on what a caller may send.
+type Limits struct {
+	MaxMessageChars int
+}
