@@ -24,7 +24,11 @@ type Server struct {
 	Config bootstrap.Config
 	app    *fx.App
 	spec   *Spec
+	http   *httpapi.Server
 }
+
+// Routes lists every route the server registered.
+func (s *Server) Routes() []httpapi.Route { return s.http.Routes() }
 
 // Dialect names a storage backend the tests run on.
 type Dialect string
@@ -83,7 +87,7 @@ func Start(t testing.TB, cfg bootstrap.Config, extra ...fx.Option) *Server {
 	if err := app.Start(ctx); err != nil {
 		t.Fatalf("start chatd: %v", err)
 	}
-	s := &Server{URL: "http://" + srv.Addr(), Config: cfg, app: app, spec: LoadSpec(t)}
+	s := &Server{URL: "http://" + srv.Addr(), Config: cfg, app: app, spec: LoadSpec(t), http: srv}
 	t.Cleanup(func() { s.Stop(t) })
 	return s
 }

@@ -119,3 +119,19 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Route is one registered method and path template.
+type Route struct {
+	Method string
+	Path   string
+}
+
+// Routes lists every registered route, so tests can walk all of them.
+func (s *Server) Routes() []Route {
+	infos := s.engine.Routes()
+	out := make([]Route, 0, len(infos))
+	for _, r := range infos {
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
+}
