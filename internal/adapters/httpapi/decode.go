@@ -53,9 +53,15 @@ func decodeStrict(body []byte, dst any) error {
 	if !utf8.Valid(body) {
 		return badRequest("invalid-utf8", "the request body is not valid UTF-8")
 	}
+	if hasLoneSurrogate(body) {
+		return badRequest("invalid-unicode-escape", "the request body holds a \\u escape that is not valid UTF-16 (a lone surrogate)")
+	}
 	tree, err := parseTree(body)
 	if err != nil {
 		return err
+	}
+	if _, isObject := tree.(map[string]any); !isObject {
+		return badRequest("not-an-object", "the request body must be a JSON object")
 	}
 	if fields := unknownKeys(tree, reflect.TypeOf(dst), ""); len(fields) > 0 {
 		return &httpError{status: http.StatusUnprocessableEntity, code: "unknown-field",
@@ -236,4 +242,60 @@ func jsonTypeName(t reflect.Type) string {
 	default:
 		return "object"
 	}
+}
+
+// hasLoneSurrogate finds \u escapes of UTF-16 surrogates that are not a
+// high-low pair: encoding/json would silently turn them into U+FFFD.
+// Backslashes appear only inside JSON strings, so no string tracking is needed.
+func hasLoneSurrogate(body []byte) bool {
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' || i+1 >= len(body) {
+			continue
+		}
+		if body[i+1] != 'u' {
+			i++ // skip the escaped character, which may be a backslash
+			continue
+		}
+		r, ok := hex4(body, i+2)
+		if !ok {
+			i++
+			continue
+		}
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true
+		case r >= 0xD800 && r <= 0xDBFF:
+			low, ok := uint16(0), false
+			if i+11 < len(body) && body[i+6] == '\\' && body[i+7] == 'u' {
+				low, ok = hex4(body, i+8)
+			}
+			if !ok || low < 0xDC00 || low > 0xDFFF {
+				return true
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return false
+}
+
+func hex4(b []byte, at int) (uint16, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	var v uint16
+	for _, c := range b[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | uint16(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | uint16(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | uint16(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
 }

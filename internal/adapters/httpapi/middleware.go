@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -66,6 +68,21 @@ func limitBody(limit int64) gin.HandlerFunc {
 			writeProblem(c, newProblem(http.StatusRequestEntityTooLarge, "body-too-large",
 				"the request body exceeds the limit", nil))
 			return
+		}
+		if c.Request.ContentLength < 0 {
+			// A chunked body has no declared size: read it to the limit now,
+			// so even a route that ignores its body answers 413 for a large one.
+			buffered, err := io.ReadAll(io.LimitReader(c.Request.Body, limit+1))
+			if err != nil {
+				writeProblem(c, newProblem(http.StatusBadRequest, "unreadable-body", "the request body could not be read", nil))
+				return
+			}
+			if int64(len(buffered)) > limit {
+				writeProblem(c, newProblem(http.StatusRequestEntityTooLarge, "body-too-large",
+					"the request body exceeds the limit", nil))
+				return
+			}
+			c.Request.Body = io.NopCloser(bytes.NewReader(buffered))
 		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 		c.Next()

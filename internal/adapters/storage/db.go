@@ -56,11 +56,11 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*DB, error) {
 	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
 		return openPostgres(cfg.URL, log)
 	case cfg.URL == "":
-		return nil, errors.New("open storage: database URL is empty; use sqlite://PATH or postgres://...")
+		return nil, errors.New("open storage: database URL is empty; want sqlite://PATH or postgres://USER@HOST/DB")
 	}
 	// The URL may hold a password: name only its scheme.
 	scheme, _, _ := strings.Cut(cfg.URL, ":")
-	return nil, fmt.Errorf("open storage: unsupported database URL scheme %q; use sqlite://PATH or postgres://...", scheme)
+	return nil, fmt.Errorf("open storage: unsupported database URL scheme %q; want sqlite://PATH or postgres://USER@HOST/DB", scheme)
 }
 
 // Dialect returns DialectPostgres or DialectSQLite.
@@ -99,11 +99,14 @@ func (db *DB) inWriteTx(ctx context.Context, fn func(ctx context.Context, tx bun
 	return db.write.RunInTx(ctx, nil, fn)
 }
 
-// forUpdate locks the selected row on PostgreSQL; SQLite has no row locks
-// and needs none, since its write transaction already excludes other writers.
+// forUpdate locks the selected row on PostgreSQL until the transaction
+// ends; SQLite has no row locks and needs none, since its write transaction
+// already excludes other writers. NO KEY UPDATE is enough because ids never
+// change, and unlike FOR UPDATE it lets other transactions insert rows that
+// reference this one (their foreign-key check takes KEY SHARE).
 func (db *DB) forUpdate(q *bun.SelectQuery) *bun.SelectQuery {
 	if db.isPostgres() {
-		return q.For("UPDATE")
+		return q.For("NO KEY UPDATE")
 	}
 	return q
 }

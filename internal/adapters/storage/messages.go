@@ -37,6 +37,12 @@ func (r *MessageRepo) CreateTurn(ctx context.Context, t ports.NewTurn) error {
 	if t.Message == nil {
 		return errors.New("create turn: the turn has no message")
 	}
+	if t.Reply != nil && t.Reply.SessionID() != t.Message.SessionID() {
+		return errors.New("create turn: the reply belongs to another session")
+	}
+	if !isCanonicalID(t.Message.SessionID()) {
+		return domain.NotFound("session")
+	}
 	var rows []*messageRow
 	for _, m := range []*domain.ChatMessage{t.Message, t.Reply} {
 		if m == nil {
@@ -49,6 +55,19 @@ func (r *MessageRepo) CreateTurn(ctx context.Context, t ports.NewTurn) error {
 		rows = append(rows, &row)
 	}
 	err := r.db.inWriteTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		// Lock the session row first, as SessionRepo.Update does: taking it
+		// only at the final UPDATE, after the inserts' foreign-key checks
+		// took KEY SHARE on it, would be a lock upgrade that can deadlock
+		// with a concurrent session edit on PostgreSQL.
+		var sessionID string
+		err := r.db.forUpdate(tx.NewSelect().Model((*sessionRow)(nil)).Column("s.id").
+			Where("s.id = ?", rows[0].SessionID)).Scan(ctx, &sessionID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return domain.NotFound("session")
+		}
+		if err != nil {
+			return err
+		}
 		var added int64
 		var last time.Time
 		for _, row := range rows {
@@ -79,11 +98,11 @@ func (r *MessageRepo) CreateTurn(ctx context.Context, t ports.NewTurn) error {
 		}
 		// Last activity never moves backwards, whatever the clocks of
 		// several processes say.
-		_, err := tx.NewUpdate().Model((*sessionRow)(nil)).
+		_, err = tx.NewUpdate().Model((*sessionRow)(nil)).
 			Set("message_count = message_count + ?", added).
 			Set("last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ? THEN ? ELSE last_message_at END", last, last).
 			Set("updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at END", last, last).
-			Where("s.id = ?", rows[0].SessionID).
+			Where("s.id = ?", sessionID).
 			Exec(ctx)
 		return err
 	})

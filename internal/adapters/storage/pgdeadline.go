@@ -50,7 +50,7 @@ func (c deadlineConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	})
 	cn, err := pc.Connect(ctx)
 	if !stop() || expired.Load() {
-		if cn != nil {
+		if err == nil { // on error lib/pq returns a typed nil connection
 			_ = cn.Close()
 		}
 		return nil, errors.Join(ctx.Err(), err)

@@ -182,6 +182,12 @@ func (r *SessionRepo) Participants(ctx context.Context, sessionID string) ([]dom
 // AddParticipant inserts p; a user already in the session is a Conflict
 // "already-participant", a missing session or user is NotFound.
 func (r *SessionRepo) AddParticipant(ctx context.Context, p domain.Participant) error {
+	if !isCanonicalID(p.SessionID) {
+		return domain.NotFound("session")
+	}
+	if !isCanonicalID(p.UserID) {
+		return domain.NotFound("user")
+	}
 	row := participantToRow(p)
 	_, err := r.db.write.NewInsert().Model(&row).Exec(ctx)
 	switch {

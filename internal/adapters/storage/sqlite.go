@@ -39,6 +39,10 @@ func openSQLite(ctx context.Context, path string, log *zap.Logger) (*DB, error) 
 	if path == "" {
 		return nil, errors.New("open sqlite: sqlite:// URL has no path; use sqlite://./data/chat.db or sqlite:///abs/chat.db")
 	}
+	if strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		// Each pool would get its own private database: reads would never see writes.
+		return nil, fmt.Errorf("open sqlite: %q is not supported; give a file path", path)
+	}
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open sqlite: path %q must not contain '?' or '#'", path)
 	}

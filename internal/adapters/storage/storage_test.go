@@ -17,6 +17,7 @@ func TestContractSQLite(t *testing.T) {
 }
 
 func TestContractPostgres(t *testing.T) {
+	storagetest.PostgresServerURL(t)
 	storagetest.Run(t, storagetest.NewPostgres)
 }
 
@@ -98,7 +99,7 @@ func testMigrationsUpDownUp(t *testing.T, url string) {
 }
 
 func TestOpenRejectsUnknownURLs(t *testing.T) {
-	for _, url := range []string{"", "mysql://root:secret@localhost/chat", "chat.db", "sqlite://", "sqlite://./x.db?mode=ro"} {
+	for _, url := range []string{"", "mysql://root:secret@localhost/chat", "chat.db", "sqlite://", "sqlite://./x.db?mode=ro", "sqlite://:memory:"} {
 		db, err := storage.Open(context.Background(), storage.Config{URL: url}, zap.NewNop())
 		if err == nil {
 			_ = db.Close()

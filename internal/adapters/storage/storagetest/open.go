@@ -57,13 +57,7 @@ func SQLiteURL(t testing.TB) string {
 // CHAT_TEST_REQUIRE_POSTGRES=1 (CI), where a skip would hide a missing leg.
 func FreshPostgresURL(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(EnvPostgresURL)
-	if base == "" {
-		if os.Getenv(EnvRequirePostgres) == "1" {
-			t.Fatalf("%s is not set but %s=1", EnvPostgresURL, EnvRequirePostgres)
-		}
-		t.Skipf("%s is not set: skipping the PostgreSQL leg", EnvPostgresURL)
-	}
+	base := PostgresServerURL(t)
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("%s is not a URL", EnvPostgresURL)
@@ -91,6 +85,21 @@ func FreshPostgresURL(t testing.TB) string {
 	})
 	u.Path = "/" + name
 	return u.String()
+}
+
+// PostgresServerURL returns CHAT_TEST_POSTGRES_URL, or skips the test when
+// it is unset (fails it under CHAT_TEST_REQUIRE_POSTGRES=1). Call it at the
+// top of a PostgreSQL test so that a skip shows there, not in every subtest.
+func PostgresServerURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvPostgresURL)
+	if base == "" {
+		if os.Getenv(EnvRequirePostgres) == "1" {
+			t.Fatalf("%s is not set but %s=1", EnvPostgresURL, EnvRequirePostgres)
+		}
+		t.Skipf("%s is not set: skipping the PostgreSQL leg", EnvPostgresURL)
+	}
+	return base
 }
 
 func openMigrated(t *testing.T, dbURL string) *storage.DB {
