@@ -17,9 +17,18 @@ help: ## list the targets
 run: ## start chatd on SQLite at 127.0.0.1:8000 (data in ./data)
 	CHAT_LOG_FORMAT=$${CHAT_LOG_FORMAT:-console} go run ./cmd/chatd serve
 
+.PHONY: demo
+demo: ## llmsim (a fake OpenAI-compatible model) + chatd, then one streamed reply in this terminal
+	@./scripts/demo.sh
+
+.PHONY: llmsim
+llmsim: ## run llmsim alone on 127.0.0.1:11434, where chatd's LOCAL provider looks by default
+	go run ./cmd/llmsim
+
 .PHONY: build
-build: ## build bin/chatd
+build: ## build bin/chatd and bin/llmsim
 	CGO_ENABLED=0 go build -o bin/chatd ./cmd/chatd
+	CGO_ENABLED=0 go build -o bin/llmsim ./cmd/llmsim
 
 .PHONY: test
 test: ## run every test with the race detector (PostgreSQL legs when a server is found)

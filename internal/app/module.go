@@ -20,5 +20,15 @@ var Module = fx.Module("app",
 		NewSendMessage,
 		NewUpdateMessage,
 		NewGetStats,
+		NewGenerator,
+		NewReplies,
+		NewProcessLLM,
+		NewCancelGeneration,
 	),
+	// The Generator repairs replies a dead process left generating before the
+	// server listens, and on stop lets running replies finish before storage
+	// closes (fx stops hooks in reverse order).
+	fx.Invoke(func(lc fx.Lifecycle, g *Generator) {
+		lc.Append(fx.Hook{OnStart: g.Start, OnStop: g.Stop})
+	}),
 )

@@ -36,6 +36,7 @@ type SendMessage struct {
 	access      *Access
 	messages    ports.MessageRepository
 	idempotency ports.IdempotencyRepository
+	replies     *Replies
 	ids         ports.IDs
 	clock       ports.Clock
 	limits      Limits
@@ -43,9 +44,10 @@ type SendMessage struct {
 
 // NewSendMessage builds the use case.
 func NewSendMessage(access *Access, messages ports.MessageRepository, idempotency ports.IdempotencyRepository,
-	ids ports.IDs, clock ports.Clock, limits Limits,
+	replies *Replies, ids ports.IDs, clock ports.Clock, limits Limits,
 ) *SendMessage {
-	return &SendMessage{access: access, messages: messages, idempotency: idempotency, ids: ids, clock: clock, limits: limits}
+	return &SendMessage{access: access, messages: messages, idempotency: idempotency, replies: replies, ids: ids,
+		clock: clock, limits: limits}
 }
 
 // Handle stores the message, or answers what an earlier identical keyed post created.
@@ -65,12 +67,7 @@ func (h *SendMessage) Handle(ctx context.Context, caller Caller, cmd SendMessage
 			return res, err
 		}
 	}
-	if cmd.ProcessLLM {
-		return SendResult{}, &domain.Error{Kind: domain.ErrNotImplemented, Code: "generation-not-available",
-			Detail: "model replies are not available in this version; post with process_llm: false"}
-	}
-
-	parentID, err := h.lastMessageID(ctx, cmd.SessionID)
+	parentID, err := lastMessageID(ctx, h.messages, cmd.SessionID)
 	if err != nil {
 		return SendResult{}, err
 	}
@@ -80,13 +77,30 @@ func (h *SendMessage) Handle(ctx context.Context, caller Caller, cmd SendMessage
 		return SendResult{}, err
 	}
 	turn := ports.NewTurn{Message: msg}
+	target := targetOf(session, cmd.Provider, cmd.Model)
+	release := func() {}
+	if cmd.ProcessLLM {
+		if release, err = h.replies.admit(caller); err != nil {
+			return SendResult{}, err
+		}
+		msgID := msg.ID()
+		if turn.Reply, err = h.replies.placeholder(session, caller, &msgID, target); err != nil {
+			release()
+			return SendResult{}, err
+		}
+	}
 	if cmd.IdempotencyKey != "" {
 		turn.Idempotency = &domain.IdempotencyRecord{
 			UserID: caller.UserID, Key: cmd.IdempotencyKey, RequestHash: requestHash(cmd),
 			UserMessageID: msg.ID(), CreatedAt: h.clock.Now().UTC(),
 		}
+		if turn.Reply != nil {
+			replyID := turn.Reply.ID()
+			turn.Idempotency.AssistantMessageID = &replyID
+		}
 	}
 	if err := h.messages.CreateTurn(ctx, turn); err != nil {
+		release()
 		if de, ok := domain.AsError(err); ok && de.Code == "idempotency-key-exists" {
 			// A concurrent retry won the race: answer what it created.
 			res, _, rerr := h.replay(ctx, caller, cmd)
@@ -94,11 +108,19 @@ func (h *SendMessage) Handle(ctx context.Context, caller Caller, cmd SendMessage
 		}
 		return SendResult{}, err
 	}
-	return SendResult{Message: msg, Reply: turn.Reply}, nil
+	h.replies.announce(msg, turn.Reply)
+	res := SendResult{Message: msg}
+	if turn.Reply != nil {
+		// The run owns the placeholder from now on; answer a copy.
+		res.Reply = domain.RehydrateMessage(turn.Reply.Snapshot())
+		h.replies.start(session, turn.Reply, target, release)
+	}
+	return res, nil
 }
 
-func (h *SendMessage) lastMessageID(ctx context.Context, sessionID string) (*string, error) {
-	last, err := h.messages.Recent(ctx, sessionID, 1)
+// lastMessageID is the id of the session's newest message: what a new one follows.
+func lastMessageID(ctx context.Context, messages ports.MessageRepository, sessionID string) (*string, error) {
+	last, err := messages.Recent(ctx, sessionID, 1)
 	if err != nil || len(last) == 0 {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"maps"
 	"time"
 )
 
@@ -36,7 +37,7 @@ const DefaultMaxMessageChars = 32000
 // ParsePostedRole accepts the roles a client may post: never assistant.
 func ParsePostedRole(s string) (MessageRole, error) {
 	switch MessageRole(s) {
-	case "", RoleUser:
+	case RoleUser:
 		return RoleUser, nil
 	case RoleSystem:
 		return RoleSystem, nil
@@ -135,7 +136,7 @@ func (m *ChatMessage) Snapshot() MessageSnapshot {
 	return MessageSnapshot{
 		ID: m.id, SessionID: m.sessionID, UserID: m.userID, ParentID: m.parentID, Role: m.role,
 		Content: m.content, Provider: m.provider, Model: m.model, ResponseTimeMs: m.responseTimeMs,
-		TokensUsed: m.tokensUsed, ErrorMessage: m.errorMessage, Status: m.status, Metadata: m.metadata,
+		TokensUsed: m.tokensUsed, ErrorMessage: m.errorMessage, Status: m.status, Metadata: maps.Clone(m.metadata),
 		CreatedAt: m.createdAt, UpdatedAt: m.updatedAt,
 	}
 }

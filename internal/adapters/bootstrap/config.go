@@ -20,14 +20,30 @@ var Version = "0.1.0"
 
 // Config is every setting, typed and validated once at start.
 type Config struct {
-	HTTPAddr                 string
-	DatabaseURL              string
-	JWTSecret                string
-	AccessTokenTTL           time.Duration
-	RefreshTokenTTL          time.Duration
-	LocalBaseURL             string
-	OpenRouterBaseURL        string
-	OpenRouterAPIKey         string
+	HTTPAddr          string
+	DatabaseURL       string
+	JWTSecret         string
+	AccessTokenTTL    time.Duration
+	RefreshTokenTTL   time.Duration
+	LocalBaseURL      string
+	OpenRouterBaseURL string
+	OpenRouterAPIKey  string
+	LocalAPIKey       string
+	OpenRouterReferer string
+	OpenRouterTitle   string
+
+	LLMConnectTimeout           time.Duration
+	LocalFirstTokenTimeout      time.Duration
+	OpenRouterFirstTokenTimeout time.Duration
+	LLMIdleTimeout              time.Duration
+	LLMTotalTimeout             time.Duration
+	LLMMaxRetries               int
+	MaxTokensCeiling            int
+	ContextMessages             int
+	TitleModel                  string
+	ReplayEvents                int
+	ReplayAge                   time.Duration
+
 	CORSOrigins              []string
 	LogLevel                 string
 	LogFormat                string

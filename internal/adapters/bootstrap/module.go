@@ -1,10 +1,17 @@
 package bootstrap
 
 import (
+	"log/slog"
+	"time"
+
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/chatd/chatd/internal/adapters/eventbus"
+	"github.com/chatd/chatd/internal/adapters/llm"
 
 	"github.com/chatd/chatd/internal/adapters/auth"
 	"github.com/chatd/chatd/internal/adapters/httpapi"
@@ -17,10 +24,13 @@ import (
 // moduleConfigs splits the one Config into each module's piece.
 type moduleConfigs struct {
 	fx.Out
-	Storage storage.Config
-	Auth    auth.Config
-	HTTP    httpapi.Config
-	Limits  app.Limits
+	Storage    storage.Config
+	Auth       auth.Config
+	HTTP       httpapi.Config
+	Limits     app.Limits
+	Generation app.GenerationConfig
+	LLM        llm.Config
+	Events     eventbus.Config
 }
 
 func splitConfig(c Config) moduleConfigs {
@@ -30,6 +40,19 @@ func splitConfig(c Config) moduleConfigs {
 		HTTP: httpapi.Config{Addr: c.HTTPAddr, CORSOrigins: c.CORSOrigins, MaxBodyBytes: c.MaxBodyBytes,
 			RateLimitAPI: c.RateLimitAPI, RateLimitAuth: c.RateLimitAuth, Version: Version},
 		Limits: app.Limits{MaxMessageChars: c.MaxMessageChars},
+		Generation: app.GenerationConfig{
+			MaxConcurrentPerUser: c.MaxConcurrentGenerations, RateLimitPerMinute: c.RateLimitLLM,
+			FlushInterval: time.Second, ShutdownTimeout: c.ShutdownTimeout, DefaultContextMessages: c.ContextMessages,
+			MaxTokensCeiling: c.MaxTokensCeiling, TitleModel: c.TitleModel,
+		},
+		LLM: llm.Config{
+			Local: llm.ProviderConfig{BaseURL: c.LocalBaseURL, APIKey: c.LocalAPIKey, FirstTokenTimeout: c.LocalFirstTokenTimeout},
+			OpenRouter: llm.ProviderConfig{BaseURL: c.OpenRouterBaseURL, APIKey: c.OpenRouterAPIKey,
+				FirstTokenTimeout: c.OpenRouterFirstTokenTimeout, Referer: c.OpenRouterReferer, Title: c.OpenRouterTitle},
+			ConnectTimeout: c.LLMConnectTimeout, IdleTimeout: c.LLMIdleTimeout, TotalTimeout: c.LLMTotalTimeout,
+			MaxRetries: c.LLMMaxRetries,
+		},
+		Events: eventbus.Config{ReplayEvents: c.ReplayEvents, ReplayAge: c.ReplayAge},
 	}
 }
 
@@ -59,8 +82,11 @@ func CoreOptions(cfg Config, log *zap.Logger) fx.Option {
 			return zl
 		}),
 		fx.Provide(splitConfig),
+		fx.Provide(func(l *zap.Logger) *slog.Logger { return slog.New(zapslog.NewHandler(l.Core())) }),
 		system.Module,
 		storage.Module,
+		eventbus.Module,
+		llm.Module,
 		auth.Module,
 		ratelimit.Module,
 		app.Module,

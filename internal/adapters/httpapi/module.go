@@ -16,7 +16,7 @@ var Module = fx.Module("httpapi",
 	fx.Provide(
 		NewRegistry,
 		func(reg *prometheus.Registry) *httpMetrics { return newHTTPMetrics(reg) },
-		func() *serverState { return &serverState{} },
+		newServerState,
 		NewServer,
 		asRoutes(newHealthRoutes),
 		asRoutes(newAuthRoutes),
@@ -25,6 +25,7 @@ var Module = fx.Module("httpapi",
 		asRoutes(newMessageRoutes),
 		asRoutes(newStatsRoutes),
 		asRoutes(newDocsRoutes),
+		asRoutes(newGenerationRoutes),
 	),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server) {
 		lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})

@@ -16,3 +16,5 @@ func (r problemRender) Render(w http.ResponseWriter) error {
 func (r problemRender) WriteContentType(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", problemContentType)
 }
+
+func jsonFrame(f any) ([]byte, error) { return json.Marshal(f) }

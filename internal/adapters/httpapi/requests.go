@@ -1,5 +1,7 @@
 package httpapi
 
+import "github.com/chatd/chatd/internal/adapters/wire"
+
 // Request bodies. Pointers mark optional fields so "absent" differs from "zero".
 
 type registerRequest struct {
@@ -18,18 +20,18 @@ type refreshRequest struct {
 }
 
 type createSessionRequest struct {
-	Title       *string       `json:"title"`
-	LLMProvider *string       `json:"llm_provider"`
-	LLMModel    *string       `json:"llm_model"`
-	Settings    *settingsBody `json:"settings"`
+	Title       *string        `json:"title"`
+	LLMProvider *string        `json:"llm_provider"`
+	LLMModel    *string        `json:"llm_model"`
+	Settings    *wire.Settings `json:"settings"`
 }
 
 type updateSessionRequest struct {
-	Title       *string       `json:"title"`
-	LLMProvider *string       `json:"llm_provider"`
-	LLMModel    *string       `json:"llm_model"`
-	Settings    *settingsBody `json:"settings"`
-	IsActive    *bool         `json:"is_active"`
+	Title       *string        `json:"title"`
+	LLMProvider *string        `json:"llm_provider"`
+	LLMModel    *string        `json:"llm_model"`
+	Settings    *wire.Settings `json:"settings"`
+	IsActive    *bool          `json:"is_active"`
 }
 
 type addParticipantRequest struct {

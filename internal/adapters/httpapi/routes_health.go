@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/chatd/chatd/internal/adapters/wire"
+
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -42,7 +44,7 @@ func (h *healthRoutes) health(c *gin.Context) {
 
 func (h *healthRoutes) chatHealth(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{
-		"service": "chat", "status": "healthy", "timestamp": timestamp(h.clock.Now()),
+		"service": "chat", "status": "healthy", "timestamp": wire.Timestamp(h.clock.Now()),
 		"active_connections": h.conns.ActiveConnections(),
 	})
 }

@@ -1,23 +1,31 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/chatd/chatd/internal/adapters/wire"
 	"github.com/chatd/chatd/internal/app"
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
 )
 
 type messageRoutes struct {
-	list   *app.ListMessages
-	send   *app.SendMessage
-	update *app.UpdateMessage
+	list     *app.ListMessages
+	send     *app.SendMessage
+	update   *app.UpdateMessage
+	events   ports.SessionEvents
+	messages ports.MessageRepository
+	state    *serverState
 }
 
-func newMessageRoutes(list *app.ListMessages, send *app.SendMessage, update *app.UpdateMessage) *messageRoutes {
-	return &messageRoutes{list: list, send: send, update: update}
+func newMessageRoutes(list *app.ListMessages, send *app.SendMessage, update *app.UpdateMessage,
+	events ports.SessionEvents, messages ports.MessageRepository, state *serverState,
+) *messageRoutes {
+	return &messageRoutes{list: list, send: send, update: update, events: events, messages: messages, state: state}
 }
 
 func (h *messageRoutes) Mount(g routeGroups) {
@@ -46,9 +54,9 @@ func (h *messageRoutes) getList(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	body := messageListResponse{Messages: make([]messageResponse, 0, len(msgs)), pagination: pageOf(page, total)}
+	body := messageListResponse{Messages: make([]wire.Message, 0, len(msgs)), pagination: pageOf(page, total)}
 	for _, m := range msgs {
-		body.Messages = append(body.Messages, toMessageResponse(m))
+		body.Messages = append(body.Messages, wire.FromMessage(m))
 	}
 	c.JSON(http.StatusOK, body)
 	return nil
@@ -85,14 +93,86 @@ func (h *messageRoutes) post(c *gin.Context) error {
 		}
 		cmd.Provider = &p
 	}
+	wait, err := boolQuery(c, "wait")
+	if err != nil {
+		return err
+	}
+	sse := wantsEventStream(c)
+	var sub ports.Subscription
+	if sse || (wait != nil && *wait) {
+		// Subscribe before the post publishes anything, so no event is missed.
+		sub, _ = h.events.Subscribe(sessionID, -1, subscriptionBuffer)
+		defer sub.Close()
+	}
 	res, err := h.send.Handle(c.Request.Context(), callerOf(c), cmd)
 	if err != nil {
 		return err
 	}
+	view := sendResultView{}
+	if res.Reply != nil {
+		view.replyID = res.Reply.ID()
+	}
+	switch {
+	case sse:
+		streamTurn(c, h.state.drain, sub, view)
+		return nil
+	case sub != nil && res.Reply != nil:
+		return h.answerWhenDone(c, sub, res)
+	}
 	c.JSON(http.StatusCreated, sendMessageResponse{
-		UserMessage: toMessageResponse(res.Message), AssistantMessage: toOptionalMessage(res.Reply),
+		UserMessage: wire.FromMessage(res.Message), AssistantMessage: wire.FromOptionalMessage(res.Reply),
 	})
 	return nil
+}
+
+// answerWhenDone is ?wait=true: 200 with the finished reply; a failed reply
+// is the provider's failure (502) and an interrupted one the server's (503),
+// both already stored.
+func (h *messageRoutes) answerWhenDone(c *gin.Context, sub ports.Subscription, res app.SendResult) error {
+	reply, err := awaitReply(c, h.state.drain, sub, res.Reply.ID())
+	if errors.Is(err, errStreamEnded) {
+		reply, err = h.pollReply(c, res.Reply.ID())
+	}
+	if err != nil {
+		return err
+	}
+	switch reply.Status {
+	case domain.StatusFailed:
+		return &httpError{status: http.StatusBadGateway, code: "reply-failed", detail: derefOr(reply.ErrorMessage, "the model failed to answer")}
+	case domain.StatusInterrupted:
+		return domain.Unavailable("reply-interrupted", "the server stopped before the reply was finished; its text so far is stored", nil)
+	}
+	final := wire.FromMessageSnapshot(reply)
+	c.JSON(http.StatusOK, sendMessageResponse{UserMessage: wire.FromMessage(res.Message), AssistantMessage: &final})
+	return nil
+}
+
+// pollReply reads the stored reply until it ends; used when a waiter's
+// subscription fell behind.
+func (h *messageRoutes) pollReply(c *gin.Context, id string) (domain.MessageSnapshot, error) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		m, err := h.messages.Get(c.Request.Context(), id)
+		if err != nil {
+			return domain.MessageSnapshot{}, err
+		}
+		if m.Status().IsFinal() {
+			return m.Snapshot(), nil
+		}
+		select {
+		case <-tick.C:
+		case <-c.Request.Context().Done():
+			return domain.MessageSnapshot{}, c.Request.Context().Err()
+		}
+	}
+}
+
+func derefOr(s *string, fallback string) string {
+	if s == nil || *s == "" {
+		return fallback
+	}
+	return *s
 }
 
 func (h *messageRoutes) put(c *gin.Context) error {
@@ -109,6 +189,6 @@ func (h *messageRoutes) put(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, toMessageResponse(m))
+	c.JSON(http.StatusOK, wire.FromMessage(m))
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/chatd/chatd/internal/adapters/wire"
 	"github.com/chatd/chatd/internal/app"
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
@@ -52,9 +53,9 @@ func (h *sessionRoutes) list(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	body := sessionListResponse{Sessions: make([]sessionResponse, 0, len(sessions)), pagination: pageOf(page, total)}
+	body := sessionListResponse{Sessions: make([]wire.Session, 0, len(sessions)), pagination: pageOf(page, total)}
 	for _, s := range sessions {
-		body.Sessions = append(body.Sessions, toSessionResponse(s))
+		body.Sessions = append(body.Sessions, wire.FromSession(s))
 	}
 	c.JSON(http.StatusOK, body)
 	return nil
@@ -76,13 +77,13 @@ func (h *sessionRoutes) post(c *gin.Context) error {
 		cmd.Title = *req.Title
 	}
 	if req.Settings != nil {
-		cmd.Settings = req.Settings.toDomain()
+		cmd.Settings = req.Settings.ToDomain()
 	}
 	s, err := h.create.Handle(c.Request.Context(), callerOf(c), cmd)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusCreated, toSessionResponse(s))
+	c.JSON(http.StatusCreated, wire.FromSession(s))
 	return nil
 }
 
@@ -95,7 +96,7 @@ func (h *sessionRoutes) get(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, toSessionResponse(s))
+	c.JSON(http.StatusOK, wire.FromSession(s))
 	return nil
 }
 
@@ -114,14 +115,14 @@ func (h *sessionRoutes) put(c *gin.Context) error {
 		patch.Provider = &p
 	}
 	if req.Settings != nil {
-		s := req.Settings.toDomain()
+		s := req.Settings.ToDomain()
 		patch.Settings = &s
 	}
 	s, err := h.update.Handle(c.Request.Context(), callerOf(c), id, patch)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, toSessionResponse(s))
+	c.JSON(http.StatusOK, wire.FromSession(s))
 	return nil
 }
 

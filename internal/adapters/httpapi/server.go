@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +19,16 @@ import (
 
 // serverState is shared by the server and the readiness probe.
 type serverState struct {
-	draining atomic.Bool
+	draining  atomic.Bool
+	drainOnce sync.Once
+	drain     chan struct{} // closed when the drain begins: long-lived streams end
+}
+
+func newServerState() *serverState { return &serverState{drain: make(chan struct{})} }
+
+func (s *serverState) beginDrain() {
+	s.draining.Store(true)
+	s.drainOnce.Do(func() { close(s.drain) })
 }
 
 // Server is chatd's HTTP listener. It owns the socket: it opens it when the
@@ -109,7 +119,7 @@ func (s *Server) Start(context.Context) error {
 }
 
 // BeginDrain makes readiness answer 503 so load balancers stop sending traffic.
-func (s *Server) BeginDrain() { s.state.draining.Store(true) }
+func (s *Server) BeginDrain() { s.state.beginDrain() }
 
 // Stop refuses new connections and waits for requests in flight, within ctx.
 func (s *Server) Stop(ctx context.Context) error {

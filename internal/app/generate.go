@@ -1,0 +1,161 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/ports"
+)
+
+// historyOverhead covers messages in the window that are not sent (the
+// placeholder itself, failed replies), so the budget is still met.
+const historyOverhead = 8
+
+const defaultContextMessages = 50
+
+// saveTimeout bounds storing a reply's end; the end must be stored even when
+// the generation's own context is already cancelled.
+const saveTimeout = 10 * time.Second
+
+// generate runs one reply from the first upstream call to its stored end.
+func (g *Generator) generate(r *run) {
+	start := g.clock.Now()
+	reply := r.job.reply
+	var ttft *time.Duration
+	index := 0
+
+	completion, err := g.stream(r, func(d ports.Delta) error {
+		now := g.clock.Now()
+		if ttft == nil {
+			t := now.Sub(start)
+			ttft = &t
+			r.markStreaming(now)
+		}
+		if d.Reasoning != "" {
+			r.addReasoning(d.Reasoning)
+		}
+		if strings.IndexByte(d.Content, 0) >= 0 {
+			// Storage refuses NUL; a model that emits one loses just that byte.
+			d.Content = strings.ReplaceAll(d.Content, "\x00", "")
+		}
+		if d.Content == "" {
+			return nil
+		}
+		r.append(d.Content, now)
+		g.events.Publish(domain.SessionEvent{
+			Type: domain.EventMessageDelta, SessionID: reply.SessionID(),
+			Delta: &domain.MessageDelta{MessageID: reply.ID(), Delta: d.Content, Index: index},
+		})
+		index++
+		return nil
+	})
+	g.finish(r, start, ttft, completion, err)
+}
+
+// stream builds the prompt from stored history and calls the model.
+func (g *Generator) stream(r *run, onDelta func(ports.Delta) error) (ports.Completion, error) {
+	limit := g.cfg.DefaultContextMessages
+	if limit <= 0 {
+		limit = defaultContextMessages
+	}
+	if s := r.job.settings.MaxContextMessages; s != nil {
+		limit = *s
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, saveTimeout)
+	history, err := g.messages.Recent(ctx, r.job.reply.SessionID(), limit+historyOverhead)
+	cancel()
+	if err != nil {
+		return ports.Completion{}, err
+	}
+	prompt := buildPrompt(r.job.settings, history, limit)
+	req := completionRequest(r.job.provider, r.job.model, r.job.settings, prompt, g.cfg.MaxTokensCeiling)
+	return g.model.Stream(r.ctx, req, onDelta)
+}
+
+// finish decides the reply's end from how the stream ended, stores it and
+// announces it.
+func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports.Completion, err error) {
+	now := g.clock.Now()
+	content := r.content()
+	result := domain.GenerationResult{
+		FinishReason: c.FinishReason, ServedModel: c.Model, PromptTokens: c.Usage.PromptTokens,
+		CompletionTokens: c.Usage.CompletionTokens, UsageEstimated: c.Usage.Estimated, CostUSD: c.Usage.CostUSD,
+		ResponseTime: now.Sub(start), TimeToFirstToken: ttft, Reasoning: r.reasoningText(),
+	}
+	if err != nil && result.CompletionTokens == 0 && content != "" {
+		// The provider never reported usage for a reply it did not finish.
+		result.CompletionTokens, result.UsageEstimated = estimateTokens(content), true
+	}
+
+	r.mu.Lock()
+	reply := r.reply
+	switch cause := context.Cause(r.ctx); {
+	case err == nil:
+		err = reply.Complete(content, result, now)
+	case errors.Is(cause, errCancelledByUser):
+		result.FinishReason = "cancelled"
+		err = reply.Cancel(content, result, now)
+	case errors.Is(cause, errShutdown):
+		result.FinishReason = "interrupted"
+		err = reply.Interrupt(content, result, now)
+	default:
+		result.FinishReason = "error"
+		err = reply.Fail(content, failureSentence(err), result, now)
+	}
+	final := reply.Snapshot()
+	r.mu.Unlock()
+	if err != nil {
+		g.log.Error("reply end refused", "message_id", final.ID, "error", err)
+	}
+
+	r.saveMu.Lock()
+	r.finished = true
+	g.saveEnd(final)
+	r.saveMu.Unlock()
+
+	g.events.Publish(domain.SessionEvent{
+		Type: domain.FinalEventOf(final.Status), SessionID: final.SessionID, Message: &final,
+	})
+	g.log.Info("reply ended", "message_id", final.ID, "session_id", final.SessionID, "status", final.Status,
+		"chars", len(final.Content), "duration_ms", result.ResponseTime.Milliseconds())
+	if r.job.nameAfter && final.Status == domain.StatusCompleted {
+		g.nameSession(r, final)
+	}
+}
+
+// saveEnd stores the reply's end, retrying briefly: the database may be
+// restarting, and a reply left streaming would be repaired only at the next
+// start.
+func (g *Generator) saveEnd(final domain.MessageSnapshot) {
+	deadline := time.Now().Add(saveTimeout)
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		err := g.messages.Save(ctx, domain.RehydrateMessage(final))
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			g.log.Error("store reply end", "message_id", final.ID, "status", final.Status, "error", err)
+			return
+		}
+		time.Sleep(time.Duration(100*(attempt+1)) * time.Millisecond)
+	}
+}
+
+// failureSentence is what users read on a failed reply: the domain error's
+// sentence, never a raw upstream body.
+func failureSentence(err error) string {
+	if de, ok := domain.AsError(err); ok && de.Detail != "" {
+		return de.Detail
+	}
+	return "the model failed to answer"
+}
+
+// estimateTokens guesses a token count from text: about four characters each.
+func estimateTokens(text string) int {
+	return max(1, (len(text)+3)/4)
+}

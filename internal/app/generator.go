@@ -1,0 +1,238 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/ports"
+)
+
+// Why a generation's context was cancelled, told apart when it ends.
+var (
+	errCancelledByUser = errors.New("cancelled by a participant")
+	errShutdown        = errors.New("server shutting down")
+)
+
+// Generator owns every running generation for the life of the process,
+// independent of the requests that started them: it starts them, flushes
+// their text to storage, cancels them, and on shutdown lets them finish
+// within the timeout before storing the rest as interrupted.
+type Generator struct {
+	model    ports.ChatModel
+	messages ports.MessageRepository
+	sessions ports.SessionRepository
+	events   ports.SessionEvents
+	clock    ports.Clock
+	log      *slog.Logger
+	cfg      GenerationConfig
+
+	mu       sync.Mutex
+	runs     map[string]*run // by reply id
+	perUser  map[string]int
+	stopping bool
+	wg       sync.WaitGroup
+
+	// root is cancelled when the drain gives up; every run derives from it.
+	root       context.Context
+	cancelRoot context.CancelCauseFunc
+	flusherOff chan struct{}
+	flusherEnd chan struct{}
+}
+
+// NewGenerator builds the generator; Start and Stop are its lifecycle.
+func NewGenerator(model ports.ChatModel, messages ports.MessageRepository, sessions ports.SessionRepository,
+	events ports.SessionEvents, clock ports.Clock, log *slog.Logger, cfg GenerationConfig,
+) *Generator {
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = time.Second
+	}
+	root, cancel := context.WithCancelCause(context.Background())
+	return &Generator{
+		model: model, messages: messages, sessions: sessions, events: events, clock: clock,
+		log: log.With("component", "generator"), cfg: cfg,
+		runs: map[string]*run{}, perUser: map[string]int{},
+		root: root, cancelRoot: cancel,
+		flusherOff: make(chan struct{}), flusherEnd: make(chan struct{}),
+	}
+}
+
+// Start repairs replies left generating by a process that died, then starts
+// the flusher. It runs before the server accepts requests.
+func (g *Generator) Start(ctx context.Context) error {
+	n, err := g.messages.InterruptStreaming(ctx, g.clock.Now())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		g.log.Warn("repaired replies left generating by an earlier process", "count", n)
+	}
+	go g.flushLoop()
+	return nil
+}
+
+// Stop refuses new generations, lets running ones finish within the
+// shutdown timeout, then cancels the rest, which store themselves as
+// interrupted with their text.
+func (g *Generator) Stop(ctx context.Context) error {
+	g.mu.Lock()
+	g.stopping = true
+	running := len(g.runs)
+	g.mu.Unlock()
+	if running > 0 {
+		g.log.Info("waiting for running replies", "count", running, "timeout", g.cfg.ShutdownTimeout)
+	}
+	drained := make(chan struct{})
+	go func() { g.wg.Wait(); close(drained) }()
+
+	grace := time.NewTimer(g.cfg.ShutdownTimeout)
+	defer grace.Stop()
+	select {
+	case <-drained:
+	case <-grace.C:
+		g.cancelRoot(errShutdown)
+	case <-ctx.Done():
+		g.cancelRoot(errShutdown)
+	}
+	var err error
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	close(g.flusherOff)
+	<-g.flusherEnd
+	return err
+}
+
+// reserve takes one of the user's concurrent-generation slots.
+func (g *Generator) reserve(userID string) (release func(), err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopping {
+		return nil, domain.Unavailable("shutting-down", "the server is restarting; try again in a moment", nil)
+	}
+	if max := g.cfg.MaxConcurrentPerUser; max > 0 && g.perUser[userID] >= max {
+		return nil, domain.RateLimited("too-many-generations",
+			"you already have the maximum number of replies generating; wait for one to finish", 2*time.Second)
+	}
+	g.perUser[userID]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			if g.perUser[userID]--; g.perUser[userID] <= 0 {
+				delete(g.perUser, userID)
+			}
+		})
+	}, nil
+}
+
+// start runs a job in the background; release frees its slot at the end.
+func (g *Generator) start(job generationJob, release func()) {
+	ctx, cancel := context.WithCancelCause(g.root)
+	r := &run{job: job, reply: job.reply, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	g.mu.Lock()
+	g.runs[job.reply.ID()] = r
+	g.wg.Add(1)
+	g.mu.Unlock()
+	go func() {
+		defer g.wg.Done()
+		defer release()
+		defer func() {
+			g.mu.Lock()
+			delete(g.runs, job.reply.ID())
+			g.mu.Unlock()
+			cancel(nil)
+			close(r.done)
+		}()
+		g.generate(r)
+	}()
+}
+
+// cancel stops a running generation and waits until it has stored itself.
+// It reports false when the reply is not generating in this process.
+func (g *Generator) cancel(ctx context.Context, replyID string) bool {
+	g.mu.Lock()
+	r := g.runs[replyID]
+	g.mu.Unlock()
+	if r == nil {
+		return false
+	}
+	r.cancel(errCancelledByUser)
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+	}
+	return true
+}
+
+// Streaming returns the replies of a session that are generating now, with
+// their text so far (for WebSocket snapshots).
+func (g *Generator) Streaming(sessionID string) []domain.MessageSnapshot {
+	g.mu.Lock()
+	runs := make([]*run, 0, len(g.runs))
+	for _, r := range g.runs {
+		if r.job.reply.SessionID() == sessionID {
+			runs = append(runs, r)
+		}
+	}
+	g.mu.Unlock()
+	out := make([]domain.MessageSnapshot, 0, len(runs))
+	for _, r := range runs {
+		out = append(out, r.snapshot())
+	}
+	return out
+}
+
+// flushLoop stores the text so far of every streaming reply that changed,
+// at least once per FlushInterval, off the token path.
+func (g *Generator) flushLoop() {
+	defer close(g.flusherEnd)
+	tick := time.NewTicker(g.cfg.FlushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-g.flusherOff:
+			return
+		case <-tick.C:
+			g.flushAll()
+		}
+	}
+}
+
+func (g *Generator) flushAll() {
+	g.mu.Lock()
+	runs := make([]*run, 0, len(g.runs))
+	for _, r := range g.runs {
+		runs = append(runs, r)
+	}
+	g.mu.Unlock()
+	for _, r := range runs {
+		g.flushRun(r)
+	}
+}
+
+// flushRun stores a run's progress unless it has already stored its end;
+// the run's save lock keeps a late progress write from overwriting the end.
+func (g *Generator) flushRun(r *run) {
+	r.saveMu.Lock()
+	defer r.saveMu.Unlock()
+	if r.finished {
+		return
+	}
+	snap, dirty := r.progress(g.clock.Now())
+	if !dirty {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.FlushInterval)
+	defer cancel()
+	if err := g.messages.Save(ctx, domain.RehydrateMessage(snap)); err != nil {
+		g.log.Warn("flush reply progress", "message_id", snap.ID, "error", err)
+		r.markDirty()
+	}
+}

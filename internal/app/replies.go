@@ -1,0 +1,74 @@
+package app
+
+import (
+	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/ports"
+)
+
+// Replies is what posting and process-llm share: admitting a generation
+// before anything is stored, building the placeholder, announcing new
+// messages and handing the reply to the Generator.
+type Replies struct {
+	gen     *Generator
+	limiter ports.RateLimiter
+	events  ports.SessionEvents
+	ids     ports.IDs
+	clock   ports.Clock
+	cfg     GenerationConfig
+}
+
+// NewReplies builds the shared reply steps.
+func NewReplies(gen *Generator, limiter ports.RateLimiter, events ports.SessionEvents, ids ports.IDs, clock ports.Clock,
+	cfg GenerationConfig,
+) *Replies {
+	return &Replies{gen: gen, limiter: limiter, events: events, ids: ids, clock: clock, cfg: cfg}
+}
+
+// admit checks the caller's generation rate and takes a concurrency slot; a
+// refusal happens before anything is stored or sent upstream.
+func (rs *Replies) admit(caller Caller) (release func(), err error) {
+	rate := ports.Rate{PerMinute: rs.cfg.RateLimitPerMinute}
+	if ok, retry := rs.limiter.Allow("llm:"+caller.UserID, rate, rs.clock.Now()); !ok {
+		return nil, domain.RateLimited("generation-rate-limited",
+			"you are starting replies too fast; retry after the time in Retry-After", retry)
+	}
+	return rs.gen.reserve(caller.UserID)
+}
+
+// replyTarget is which provider and model answer, after per-request overrides.
+type replyTarget struct {
+	provider domain.Provider
+	model    string
+	settings domain.Settings
+}
+
+func targetOf(s *domain.ChatSession, provider *domain.Provider, model *string) replyTarget {
+	t := replyTarget{provider: s.Provider(), model: s.Model(), settings: s.Settings()}
+	if provider != nil {
+		t.provider = *provider
+	}
+	if model != nil {
+		t.model = *model
+	}
+	return t
+}
+
+func (rs *Replies) placeholder(s *domain.ChatSession, caller Caller, parentID *string, t replyTarget) (*domain.ChatMessage, error) {
+	return domain.NewReplyPlaceholder(rs.ids.NewID(), s.ID(), caller.UserID, parentID, t.provider, t.model, rs.clock.Now())
+}
+
+// announce publishes message.created for each stored message, in order.
+func (rs *Replies) announce(msgs ...*domain.ChatMessage) {
+	for _, m := range msgs {
+		if m != nil {
+			rs.events.Publish(domain.MessageEvent(domain.EventMessageCreated, m))
+		}
+	}
+}
+
+// start hands a stored placeholder to the Generator.
+func (rs *Replies) start(s *domain.ChatSession, reply *domain.ChatMessage, t replyTarget, release func()) {
+	rs.gen.start(generationJob{
+		reply: reply, provider: t.provider, model: t.model, settings: t.settings, nameAfter: s.Title() == "",
+	}, release)
+}
