@@ -207,7 +207,7 @@ func TestMessages(t *testing.T) {
 			start := make(chan struct{})
 			for i := range retries {
 				wg.Go(func() {
-					req, err := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+					req, err := http.NewRequestWithContext(t.Context(), "POST", srv.URL+path, strings.NewReader(body))
 					if err != nil {
 						answers[i].err = err
 						return
@@ -270,7 +270,7 @@ func TestMessages(t *testing.T) {
 			if m["content"] != long {
 				t.Fatalf("content of 32000 characters came back with %d bytes", len(m["content"].(string)))
 			}
-			emoji := "👍🏽 ünïcödé \t tab \n newline ‮ rtl"
+			emoji := "👍🏽 ünïcödé \t tab \n newline \u202e rtl"
 			if got := e2ePost(t, owner, sid, emoji); got["content"] != emoji {
 				t.Fatalf("content %q came back as %q", emoji, got["content"])
 			}

@@ -132,7 +132,7 @@ func e2ePage(t testing.TB, body map[string]any, key string, page, size, total in
 // is still checked against the OpenAPI document and for X-Request-ID.
 func e2eRaw(t testing.TB, srv *harness.Server, token, method, path string, body io.Reader, headers map[string]string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, body)
+	req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, body)
 	if err != nil {
 		t.Fatalf("build request: %v", err)
 	}

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -93,7 +94,7 @@ func (c *Client) Do(method, path string, body any, headers ...Header) *Response 
 		}
 		reader = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, c.srv.URL+path, reader)
+	req, err := http.NewRequestWithContext(context.Background(), method, c.srv.URL+path, reader)
 	if err != nil {
 		c.t.Fatalf("build request: %v", err)
 	}

@@ -92,15 +92,6 @@ var settings = []setting{
 		apply: func(c *Config, v string) error { return positiveDuration(&c.ShutdownTimeout, v) }},
 }
 
-func settingByEnv(env string) (setting, bool) {
-	for _, s := range settings {
-		if s.env == env {
-			return s, true
-		}
-	}
-	return setting{}, false
-}
-
 // Usage renders the settings table for `chatd --help`.
 func Usage() string {
 	var b strings.Builder

@@ -103,8 +103,8 @@ func (s *Server) Addr() string {
 
 // Start binds the socket synchronously, so a taken port fails the start, and
 // serves in the background.
-func (s *Server) Start(context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
