@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
 )
 
@@ -10,21 +11,28 @@ import (
 type DeleteSession struct {
 	access   *Access
 	sessions ports.SessionRepository
+	events   ports.SessionEvents
 }
 
 // NewDeleteSession builds the use case.
-func NewDeleteSession(access *Access, sessions ports.SessionRepository) *DeleteSession {
-	return &DeleteSession{access: access, sessions: sessions}
+func NewDeleteSession(access *Access, sessions ports.SessionRepository, events ports.SessionEvents) *DeleteSession {
+	return &DeleteSession{access: access, sessions: sessions, events: events}
 }
 
 // Handle deletes the session after checking that the caller owns it.
 func (h *DeleteSession) Handle(ctx context.Context, caller Caller, sessionID string) error {
-	_, p, err := h.access.Session(ctx, caller, sessionID)
+	s, p, err := h.access.Session(ctx, caller, sessionID)
 	if err != nil {
 		return err
 	}
 	if err := p.MayManage(); err != nil {
 		return err
 	}
-	return h.sessions.Delete(ctx, sessionID)
+	if err := h.sessions.Delete(ctx, sessionID); err != nil {
+		return err
+	}
+	// Subscribers get session.deleted, then their subscriptions end.
+	h.events.Publish(domain.SessionChanged(domain.EventSessionDeleted, s))
+	h.events.Close(sessionID)
+	return nil
 }

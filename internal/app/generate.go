@@ -44,10 +44,12 @@ func (g *Generator) generate(r *run) {
 		if d.Content == "" {
 			return nil
 		}
-		r.append(d.Content, now)
-		g.events.Publish(domain.SessionEvent{
-			Type: domain.EventMessageDelta, SessionID: reply.SessionID(),
-			Delta: &domain.MessageDelta{MessageID: reply.ID(), Delta: d.Content, Index: index},
+		g.inSession(reply.SessionID(), func() {
+			r.append(d.Content, now)
+			g.events.Publish(domain.SessionEvent{
+				Type: domain.EventMessageDelta, SessionID: reply.SessionID(),
+				Delta: &domain.MessageDelta{MessageID: reply.ID(), Delta: d.Content, Index: index},
+			})
 		})
 		index++
 		return nil
@@ -116,8 +118,11 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 	g.saveEnd(final)
 	r.saveMu.Unlock()
 
-	g.events.Publish(domain.SessionEvent{
-		Type: domain.FinalEventOf(final.Status), SessionID: final.SessionID, Message: &final,
+	g.inSession(final.SessionID, func() {
+		g.events.Publish(domain.SessionEvent{
+			Type: domain.FinalEventOf(final.Status), SessionID: final.SessionID, Message: &final,
+		})
+		g.forget(final.ID)
 	})
 	g.log.Info("reply ended", "message_id", final.ID, "session_id", final.SessionID, "status", final.Status,
 		"chars", len(final.Content), "duration_ms", result.ResponseTime.Milliseconds())

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -29,6 +30,8 @@ type Generator struct {
 	clock    ports.Clock
 	log      *slog.Logger
 	cfg      GenerationConfig
+
+	sessionLocks [sessionLockStripes]sync.Mutex
 
 	mu       sync.Mutex
 	runs     map[string]*run // by reply id
@@ -132,26 +135,41 @@ func (g *Generator) reserve(userID string) (release func(), err error) {
 	}, nil
 }
 
-// start runs a job in the background; release frees its slot at the end.
-func (g *Generator) start(job generationJob, release func()) {
+// start announces the turn's new messages and runs the job in the
+// background; release frees its slot at the end. Announcing and registering
+// happen under the session's lock, so a snapshot sees either neither or both.
+func (g *Generator) start(job generationJob, release func(), created ...*domain.ChatMessage) {
 	ctx, cancel := context.WithCancelCause(g.root)
 	r := &run{job: job, reply: job.reply, ctx: ctx, cancel: cancel, done: make(chan struct{})}
-	g.mu.Lock()
-	g.runs[job.reply.ID()] = r
-	g.wg.Add(1)
-	g.mu.Unlock()
+	g.inSession(job.reply.SessionID(), func() {
+		for _, m := range created {
+			if m != nil {
+				g.events.Publish(domain.MessageEvent(domain.EventMessageCreated, m))
+			}
+		}
+		g.mu.Lock()
+		g.runs[job.reply.ID()] = r
+		g.wg.Add(1)
+		g.mu.Unlock()
+	})
 	go func() {
 		defer g.wg.Done()
 		defer release()
 		defer func() {
-			g.mu.Lock()
-			delete(g.runs, job.reply.ID())
-			g.mu.Unlock()
+			g.forget(job.reply.ID())
 			cancel(nil)
 			close(r.done)
 		}()
 		g.generate(r)
 	}()
+}
+
+// forget drops a run from the map; once it has published its end, a
+// snapshot must no longer list it as streaming.
+func (g *Generator) forget(replyID string) {
+	g.mu.Lock()
+	delete(g.runs, replyID)
+	g.mu.Unlock()
 }
 
 // cancel stops a running generation and waits until it has stored itself.
@@ -171,22 +189,42 @@ func (g *Generator) cancel(ctx context.Context, replyID string) bool {
 	return true
 }
 
-// Streaming returns the replies of a session that are generating now, with
-// their text so far (for WebSocket snapshots).
-func (g *Generator) Streaming(sessionID string) []domain.MessageSnapshot {
-	g.mu.Lock()
-	runs := make([]*run, 0, len(g.runs))
-	for _, r := range g.runs {
-		if r.job.reply.SessionID() == sessionID {
-			runs = append(runs, r)
+// Snapshot tells where a session stands: the seq of its newest event and
+// the replies generating now with exactly the text their published deltas
+// carry up to that seq. Deltas are appended and published under the same
+// session lock, so the two agree and a client can apply events after lastSeq
+// without missing or doubling text.
+func (g *Generator) Snapshot(sessionID string) (lastSeq int64, streaming []domain.MessageSnapshot) {
+	g.inSession(sessionID, func() {
+		lastSeq = g.events.LastSeq(sessionID)
+		g.mu.Lock()
+		runs := make([]*run, 0, 2)
+		for _, r := range g.runs {
+			if r.job.reply.SessionID() == sessionID {
+				runs = append(runs, r)
+			}
 		}
-	}
-	g.mu.Unlock()
-	out := make([]domain.MessageSnapshot, 0, len(runs))
-	for _, r := range runs {
-		out = append(out, r.snapshot())
-	}
-	return out
+		g.mu.Unlock()
+		streaming = make([]domain.MessageSnapshot, 0, len(runs))
+		for _, r := range runs {
+			streaming = append(streaming, r.snapshot())
+		}
+	})
+	return lastSeq, streaming
+}
+
+// sessionLocks are striped by session id: what must be atomic per session
+// (append text + publish its delta; publish the end + forget the run) never
+// waits on other sessions' work.
+const sessionLockStripes = 64
+
+func (g *Generator) inSession(sessionID string, fn func()) {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(sessionID))
+	mu := &g.sessionLocks[h.Sum32()%sessionLockStripes]
+	mu.Lock()
+	defer mu.Unlock()
+	fn()
 }
 
 // flushLoop stores the text so far of every streaming reply that changed,

@@ -18,12 +18,15 @@ type Participants struct {
 	access   *Access
 	sessions ports.SessionRepository
 	users    ports.UserRepository
+	events   ports.SessionEvents
 	clock    ports.Clock
 }
 
 // NewParticipants builds the use cases.
-func NewParticipants(access *Access, sessions ports.SessionRepository, users ports.UserRepository, clock ports.Clock) *Participants {
-	return &Participants{access: access, sessions: sessions, users: users, clock: clock}
+func NewParticipants(access *Access, sessions ports.SessionRepository, users ports.UserRepository,
+	events ports.SessionEvents, clock ports.Clock,
+) *Participants {
+	return &Participants{access: access, sessions: sessions, users: users, events: events, clock: clock}
 }
 
 // List shows every participant to any participant.
@@ -108,5 +111,11 @@ func (h *Participants) Remove(ctx context.Context, caller Caller, sessionID, use
 	if _, err := h.sessions.Participant(ctx, sessionID, userID); err != nil {
 		return err
 	}
-	return h.sessions.RemoveParticipant(ctx, sessionID, userID)
+	if err := h.sessions.RemoveParticipant(ctx, sessionID, userID); err != nil {
+		return err
+	}
+	// Their open sockets close: access ends with membership.
+	h.events.Signal(domain.SessionEvent{Type: domain.EventParticipantRemoved, SessionID: sessionID,
+		Removed: &domain.RemovedParticipant{UserID: userID}})
+	return nil
 }

@@ -81,8 +81,7 @@ func (h *ProcessLLM) Handle(ctx context.Context, caller Caller, cmd ProcessLLMCm
 		release()
 		return nil, err
 	}
-	h.replies.announce(prompt, reply)
 	view := domain.RehydrateMessage(reply.Snapshot())
-	h.replies.start(session, reply, target, release)
+	h.replies.start(session, target, release, prompt, reply)
 	return view, nil
 }

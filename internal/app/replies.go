@@ -57,18 +57,15 @@ func (rs *Replies) placeholder(s *domain.ChatSession, caller Caller, parentID *s
 	return domain.NewReplyPlaceholder(rs.ids.NewID(), s.ID(), caller.UserID, parentID, t.provider, t.model, rs.clock.Now())
 }
 
-// announce publishes message.created for each stored message, in order.
-func (rs *Replies) announce(msgs ...*domain.ChatMessage) {
-	for _, m := range msgs {
-		if m != nil {
-			rs.events.Publish(domain.MessageEvent(domain.EventMessageCreated, m))
-		}
-	}
+// announce publishes message.created for a message stored without a reply.
+func (rs *Replies) announce(m *domain.ChatMessage) {
+	rs.events.Publish(domain.MessageEvent(domain.EventMessageCreated, m))
 }
 
-// start hands a stored placeholder to the Generator.
-func (rs *Replies) start(s *domain.ChatSession, reply *domain.ChatMessage, t replyTarget, release func()) {
+// start announces the stored messages and hands the placeholder to the
+// Generator; the placeholder is announced last, just before its deltas.
+func (rs *Replies) start(s *domain.ChatSession, t replyTarget, release func(), prompt, reply *domain.ChatMessage) {
 	rs.gen.start(generationJob{
 		reply: reply, provider: t.provider, model: t.model, settings: t.settings, nameAfter: s.Title() == "",
-	}, release)
+	}, release, prompt, reply)
 }

@@ -108,13 +108,14 @@ func (h *SendMessage) Handle(ctx context.Context, caller Caller, cmd SendMessage
 		}
 		return SendResult{}, err
 	}
-	h.replies.announce(msg, turn.Reply)
 	res := SendResult{Message: msg}
-	if turn.Reply != nil {
-		// The run owns the placeholder from now on; answer a copy.
-		res.Reply = domain.RehydrateMessage(turn.Reply.Snapshot())
-		h.replies.start(session, turn.Reply, target, release)
+	if turn.Reply == nil {
+		h.replies.announce(msg)
+		return res, nil
 	}
+	// The run owns the placeholder from now on; answer a copy.
+	res.Reply = domain.RehydrateMessage(turn.Reply.Snapshot())
+	h.replies.start(session, target, release, msg, turn.Reply)
 	return res, nil
 }
 

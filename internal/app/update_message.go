@@ -11,13 +11,16 @@ import (
 type UpdateMessage struct {
 	access   *Access
 	messages ports.MessageRepository
+	events   ports.SessionEvents
 	clock    ports.Clock
 	limits   Limits
 }
 
 // NewUpdateMessage builds the use case.
-func NewUpdateMessage(access *Access, messages ports.MessageRepository, clock ports.Clock, limits Limits) *UpdateMessage {
-	return &UpdateMessage{access: access, messages: messages, clock: clock, limits: limits}
+func NewUpdateMessage(access *Access, messages ports.MessageRepository, events ports.SessionEvents, clock ports.Clock,
+	limits Limits,
+) *UpdateMessage {
+	return &UpdateMessage{access: access, messages: messages, events: events, clock: clock, limits: limits}
 }
 
 // Handle applies the edit.
@@ -29,7 +32,12 @@ func (h *UpdateMessage) Handle(ctx context.Context, caller Caller, messageID str
 	if err := p.MayPost(); err != nil {
 		return nil, err
 	}
-	return h.messages.Update(ctx, messageID, func(m *domain.ChatMessage) error {
+	m, err := h.messages.Update(ctx, messageID, func(m *domain.ChatMessage) error {
 		return m.Edit(caller.UserID, edit, h.limits.MaxMessageChars, h.clock.Now())
 	})
+	if err != nil {
+		return nil, err
+	}
+	h.events.Publish(domain.MessageEvent(domain.EventMessageUpdated, m))
+	return m, nil
 }

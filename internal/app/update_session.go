@@ -11,12 +11,13 @@ import (
 type UpdateSession struct {
 	access   *Access
 	sessions ports.SessionRepository
+	events   ports.SessionEvents
 	clock    ports.Clock
 }
 
 // NewUpdateSession builds the use case.
-func NewUpdateSession(access *Access, sessions ports.SessionRepository, clock ports.Clock) *UpdateSession {
-	return &UpdateSession{access: access, sessions: sessions, clock: clock}
+func NewUpdateSession(access *Access, sessions ports.SessionRepository, events ports.SessionEvents, clock ports.Clock) *UpdateSession {
+	return &UpdateSession{access: access, sessions: sessions, events: events, clock: clock}
 }
 
 // Handle applies the patch after checking that the caller owns the session.
@@ -28,7 +29,12 @@ func (h *UpdateSession) Handle(ctx context.Context, caller Caller, sessionID str
 	if err := p.MayManage(); err != nil {
 		return nil, err
 	}
-	return h.sessions.Update(ctx, sessionID, func(s *domain.ChatSession) error {
+	s, err := h.sessions.Update(ctx, sessionID, func(s *domain.ChatSession) error {
 		return s.Apply(patch, h.clock.Now())
 	})
+	if err != nil {
+		return nil, err
+	}
+	h.events.Publish(domain.SessionChanged(domain.EventSessionUpdated, s))
+	return s, nil
 }

@@ -14,6 +14,9 @@ const (
 	EventSessionDeleted   EventType = "session.deleted"
 	EventTyping           EventType = "typing"
 	EventPresence         EventType = "presence"
+	// EventParticipantRemoved tells the edges to close the removed user's
+	// sockets; it is not sent to clients.
+	EventParticipantRemoved EventType = "participant.removed"
 )
 
 // FinalEventOf names the event that announces a message's final status.
@@ -60,6 +63,12 @@ type SessionEvent struct {
 	Session   *SessionSnapshot
 	Typing    *TypingSignal
 	Presence  *PresenceSignal
+	Removed   *RemovedParticipant
+}
+
+// RemovedParticipant names a user who lost access to a session.
+type RemovedParticipant struct {
+	UserID string
 }
 
 // MessageEvent builds a message.* event from the message's current state.

@@ -43,6 +43,10 @@ type SessionEvents interface {
 	// Subscribe starts receiving the session's events published after
 	// afterSeq; afterSeq < 0 means "from now on".
 	Subscribe(sessionID string, afterSeq int64, buffer int) (Subscription, Resume)
+	// Replay returns the events published after afterSeq that the window
+	// still holds, without subscribing (a socket resuming in a room that is
+	// already subscribed).
+	Replay(sessionID string, afterSeq int64) Resume
 	// LastSeq is the seq of the session's newest event.
 	LastSeq(sessionID string) int64
 	// Close ends the session's subscriptions (the session was deleted).

@@ -43,6 +43,8 @@ type Config struct {
 	TitleModel                  string
 	ReplayEvents                int
 	ReplayAge                   time.Duration
+	WSMaxFrameBytes             int64
+	WSSendBuffer                int
 
 	CORSOrigins              []string
 	LogLevel                 string

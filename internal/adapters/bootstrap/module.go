@@ -16,6 +16,7 @@ import (
 	"github.com/chatd/chatd/internal/adapters/auth"
 	"github.com/chatd/chatd/internal/adapters/httpapi"
 	"github.com/chatd/chatd/internal/adapters/ratelimit"
+	"github.com/chatd/chatd/internal/adapters/realtime"
 	"github.com/chatd/chatd/internal/adapters/storage"
 	"github.com/chatd/chatd/internal/adapters/system"
 	"github.com/chatd/chatd/internal/app"
@@ -31,6 +32,7 @@ type moduleConfigs struct {
 	Generation app.GenerationConfig
 	LLM        llm.Config
 	Events     eventbus.Config
+	Realtime   realtime.Config
 }
 
 func splitConfig(c Config) moduleConfigs {
@@ -53,20 +55,17 @@ func splitConfig(c Config) moduleConfigs {
 			MaxRetries: c.LLMMaxRetries,
 		},
 		Events: eventbus.Config{ReplayEvents: c.ReplayEvents, ReplayAge: c.ReplayAge},
+		Realtime: realtime.Config{AllowedOrigins: c.CORSOrigins, MaxFrameBytes: c.WSMaxFrameBytes,
+			SendBuffer: c.WSSendBuffer},
 	}
 }
-
-// noSockets counts WebSockets until the realtime adapter exists.
-type noSockets struct{}
-
-func (noSockets) ActiveConnections() int { return 0 }
 
 // Options is the whole graph of a serving chatd. Tests add fx.Decorate or
 // fx.Replace options after it to swap an adapter for a fake.
 func Options(cfg Config, log *zap.Logger) fx.Option {
 	return fx.Options(
 		CoreOptions(cfg, log),
-		fx.Provide(fx.Annotate(func() noSockets { return noSockets{} }, fx.As(new(httpapi.ConnectionCounter)))),
+		realtime.Module,
 		httpapi.Module,
 	)
 }

@@ -78,6 +78,11 @@ func (b *Bus) Subscribe(sessionID string, afterSeq int64, buffer int) (ports.Sub
 	return b.topic(sessionID).subscribe(afterSeq, buffer, b.now())
 }
 
+// Replay returns what the window holds after afterSeq.
+func (b *Bus) Replay(sessionID string, afterSeq int64) ports.Resume {
+	return b.topic(sessionID).replay(afterSeq, b.now())
+}
+
 // LastSeq is the seq of the session's newest event.
 func (b *Bus) LastSeq(sessionID string) int64 {
 	return b.topic(sessionID).lastSeq()

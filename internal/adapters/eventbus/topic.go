@@ -60,6 +60,19 @@ func (t *topic) subscribe(afterSeq int64, buffer int, now time.Time) (*subscript
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.lastActive = now
+	res := t.resumeLocked(afterSeq, now)
+	s := &subscription{topic: t, ch: make(chan domain.SessionEvent, buffer)}
+	t.subs[s] = struct{}{}
+	return s, res
+}
+
+func (t *topic) replay(afterSeq int64, now time.Time) ports.Resume {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.resumeLocked(afterSeq, now)
+}
+
+func (t *topic) resumeLocked(afterSeq int64, now time.Time) ports.Resume {
 	res := ports.Resume{LastSeq: t.seq, Complete: true}
 	switch {
 	case afterSeq < 0 || afterSeq == t.seq:
@@ -69,9 +82,7 @@ func (t *topic) subscribe(afterSeq int64, buffer int, now time.Time) (*subscript
 		t.window.dropOlderThan(now.Add(-t.maxAge))
 		res.Backlog, res.Complete = t.window.after(afterSeq)
 	}
-	s := &subscription{topic: t, ch: make(chan domain.SessionEvent, buffer)}
-	t.subs[s] = struct{}{}
-	return s, res
+	return res
 }
 
 func (t *topic) lastSeq() int64 {

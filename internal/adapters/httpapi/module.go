@@ -5,8 +5,8 @@ import (
 	"go.uber.org/fx"
 )
 
-// asRoutes puts a route set into the "routes" value group.
-func asRoutes(constructor any) any {
+// AsRoutes puts a route set into the "routes" value group.
+func AsRoutes(constructor any) any {
 	return fx.Annotate(constructor, fx.As(new(Routes)), fx.ResultTags(`group:"routes"`))
 }
 
@@ -14,18 +14,18 @@ func asRoutes(constructor any) any {
 // use cases, the ports they read directly, and a ConnectionCounter.
 var Module = fx.Module("httpapi",
 	fx.Provide(
-		NewRegistry,
+		fx.Annotate(NewRegistry, fx.As(fx.Self()), fx.As(new(prometheus.Registerer))),
 		func(reg *prometheus.Registry) *httpMetrics { return newHTTPMetrics(reg) },
 		newServerState,
 		NewServer,
-		asRoutes(newHealthRoutes),
-		asRoutes(newAuthRoutes),
-		asRoutes(newSessionRoutes),
-		asRoutes(newParticipantRoutes),
-		asRoutes(newMessageRoutes),
-		asRoutes(newStatsRoutes),
-		asRoutes(newDocsRoutes),
-		asRoutes(newGenerationRoutes),
+		AsRoutes(newHealthRoutes),
+		AsRoutes(newAuthRoutes),
+		AsRoutes(newSessionRoutes),
+		AsRoutes(newParticipantRoutes),
+		AsRoutes(newMessageRoutes),
+		AsRoutes(newStatsRoutes),
+		AsRoutes(newDocsRoutes),
+		AsRoutes(newGenerationRoutes),
 	),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server) {
 		lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})

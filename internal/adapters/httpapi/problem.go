@@ -119,3 +119,7 @@ func newProblem(status int, code, detail string, fields []domain.FieldError) pro
 	}
 	return p
 }
+
+// BadRequest is a 400 for malformed input that no domain rule covers (an id,
+// a query parameter), for adapters that mount routes of their own.
+func BadRequest(code, detail string) error { return badRequest(code, detail) }

@@ -6,17 +6,17 @@ import (
 	"github.com/chatd/chatd/internal/domain"
 )
 
-// routeGroups are the gin groups a route set mounts on.
-type routeGroups struct {
-	root   *gin.Engine
-	public *gin.RouterGroup // /api/v1, no authentication
-	authed *gin.RouterGroup // /api/v1, bearer token required, API rate limit applied
+// RouteGroups are the gin groups a route set mounts on.
+type RouteGroups struct {
+	Root   *gin.Engine
+	Public *gin.RouterGroup // /api/v1, no authentication
+	Authed *gin.RouterGroup // /api/v1, bearer token required, API rate limit applied
 }
 
 // Routes is one set of routes; every set is collected through the fx value
-// group "routes", so adding a set needs no change here.
+// group "routes" (see AsRoutes), so another adapter can add its own.
 type Routes interface {
-	Mount(g routeGroups)
+	Mount(g RouteGroups)
 }
 
 // missingField reports a required field that is absent.

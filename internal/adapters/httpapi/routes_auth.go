@@ -27,15 +27,15 @@ func newAuthRoutes(cfg Config, register *app.Register, login *app.Login, refresh
 		limiter: limiter, clock: clock}
 }
 
-func (h *authRoutes) Mount(g routeGroups) {
+func (h *authRoutes) Mount(g RouteGroups) {
 	perAddress := rateLimit(h.limiter, h.clock, ports.Rate{PerMinute: h.cfg.RateLimitAuth}, "auth",
 		func(c *gin.Context) string { return c.ClientIP() })
-	auth := g.public.Group("/auth")
+	auth := g.Public.Group("/auth")
 	auth.POST("/register", perAddress, handle(h.postRegister))
 	auth.POST("/login", perAddress, handle(h.postLogin))
 	auth.POST("/refresh", perAddress, handle(h.postRefresh))
 	auth.POST("/logout", handle(h.postLogout))
-	g.authed.GET("/auth/me", handle(h.getMe))
+	g.Authed.GET("/auth/me", handle(h.getMe))
 }
 
 func (h *authRoutes) postRegister(c *gin.Context) error {

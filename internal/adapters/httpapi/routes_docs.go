@@ -7,4 +7,4 @@ type docsRoutes struct{}
 
 func newDocsRoutes() *docsRoutes { return &docsRoutes{} }
 
-func (docsRoutes) Mount(g routeGroups) { apidocs.Register(g.root) }
+func (docsRoutes) Mount(g RouteGroups) { apidocs.Register(g.Root) }

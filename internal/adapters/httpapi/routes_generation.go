@@ -21,10 +21,10 @@ func newGenerationRoutes(process *app.ProcessLLM, cancel *app.CancelGeneration, 
 	return &generationRoutes{process: process, cancel: cancel, models: models}
 }
 
-func (h *generationRoutes) Mount(g routeGroups) {
-	g.authed.POST("/chat/sessions/:session_id/process-llm", handle(h.postProcess))
-	g.authed.POST("/chat/messages/:message_id/cancel", handle(h.postCancel))
-	g.authed.GET("/chat/models", handle(h.getModels))
+func (h *generationRoutes) Mount(g RouteGroups) {
+	g.Authed.POST("/chat/sessions/:session_id/process-llm", handle(h.postProcess))
+	g.Authed.POST("/chat/messages/:message_id/cancel", handle(h.postCancel))
+	g.Authed.GET("/chat/models", handle(h.getModels))
 }
 
 type processLLMRequest struct {

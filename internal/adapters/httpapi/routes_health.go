@@ -31,11 +31,11 @@ func newHealthRoutes(cfg Config, db ports.HealthChecker, clock ports.Clock, conn
 	return &healthRoutes{cfg: cfg, db: db, clock: clock, conns: conns, state: state, metrics: reg}
 }
 
-func (h *healthRoutes) Mount(g routeGroups) {
-	g.public.GET("/health", h.health)
-	g.public.GET("/chat/health", h.chatHealth)
-	g.public.GET("/health/ready", h.ready)
-	g.root.GET("/metrics", metricsHandler(h.metrics))
+func (h *healthRoutes) Mount(g RouteGroups) {
+	g.Public.GET("/health", h.health)
+	g.Public.GET("/chat/health", h.chatHealth)
+	g.Public.GET("/health/ready", h.ready)
+	g.Root.GET("/metrics", metricsHandler(h.metrics))
 }
 
 func (h *healthRoutes) health(c *gin.Context) {

@@ -28,10 +28,10 @@ func newMessageRoutes(list *app.ListMessages, send *app.SendMessage, update *app
 	return &messageRoutes{list: list, send: send, update: update, events: events, messages: messages, state: state}
 }
 
-func (h *messageRoutes) Mount(g routeGroups) {
-	g.authed.GET("/chat/sessions/:session_id/messages", handle(h.getList))
-	g.authed.POST("/chat/sessions/:session_id/messages", handle(h.post))
-	g.authed.PUT("/chat/messages/:message_id", handle(h.put))
+func (h *messageRoutes) Mount(g RouteGroups) {
+	g.Authed.GET("/chat/sessions/:session_id/messages", handle(h.getList))
+	g.Authed.POST("/chat/sessions/:session_id/messages", handle(h.post))
+	g.Authed.PUT("/chat/messages/:message_id", handle(h.put))
 }
 
 func (h *messageRoutes) getList(c *gin.Context) error {

@@ -17,10 +17,10 @@ func newParticipantRoutes(participants *app.Participants) *participantRoutes {
 	return &participantRoutes{participants: participants}
 }
 
-func (h *participantRoutes) Mount(g routeGroups) {
-	g.authed.GET("/chat/sessions/:session_id/participants", handle(h.list))
-	g.authed.POST("/chat/sessions/:session_id/participants", handle(h.add))
-	g.authed.DELETE("/chat/sessions/:session_id/participants/:user_id", handle(h.remove))
+func (h *participantRoutes) Mount(g RouteGroups) {
+	g.Authed.GET("/chat/sessions/:session_id/participants", handle(h.list))
+	g.Authed.POST("/chat/sessions/:session_id/participants", handle(h.add))
+	g.Authed.DELETE("/chat/sessions/:session_id/participants/:user_id", handle(h.remove))
 }
 
 func (h *participantRoutes) list(c *gin.Context) error {

@@ -25,12 +25,12 @@ func newSessionRoutes(access *app.Access, create *app.CreateSession, update *app
 	return &sessionRoutes{access: access, create: create, update: update, remove: remove, sessions: sessions}
 }
 
-func (h *sessionRoutes) Mount(g routeGroups) {
-	g.authed.GET("/chat/sessions", handle(h.list))
-	g.authed.POST("/chat/sessions", handle(h.post))
-	g.authed.GET("/chat/sessions/:session_id", handle(h.get))
-	g.authed.PUT("/chat/sessions/:session_id", handle(h.put))
-	g.authed.DELETE("/chat/sessions/:session_id", handle(h.delete))
+func (h *sessionRoutes) Mount(g RouteGroups) {
+	g.Authed.GET("/chat/sessions", handle(h.list))
+	g.Authed.POST("/chat/sessions", handle(h.post))
+	g.Authed.GET("/chat/sessions/:session_id", handle(h.get))
+	g.Authed.PUT("/chat/sessions/:session_id", handle(h.put))
+	g.Authed.DELETE("/chat/sessions/:session_id", handle(h.delete))
 }
 
 func (h *sessionRoutes) list(c *gin.Context) error {

@@ -17,8 +17,8 @@ func newStatsRoutes(stats *app.GetStats, conns ConnectionCounter) *statsRoutes {
 	return &statsRoutes{stats: stats, conns: conns}
 }
 
-func (h *statsRoutes) Mount(g routeGroups) {
-	g.authed.GET("/chat/stats", handle(h.get))
+func (h *statsRoutes) Mount(g RouteGroups) {
+	g.Authed.GET("/chat/stats", handle(h.get))
 }
 
 func (h *statsRoutes) get(c *gin.Context) error {

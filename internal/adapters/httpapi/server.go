@@ -76,7 +76,7 @@ func NewServer(p serverParams) *Server {
 		rateLimit(p.Limiter, p.Clock, ports.Rate{PerMinute: p.Config.RateLimitAPI}, "api",
 			func(c *gin.Context) string { return callerOf(c).UserID }))
 	for _, r := range p.Routes {
-		r.Mount(routeGroups{root: engine, public: api, authed: authed})
+		r.Mount(RouteGroups{Root: engine, Public: api, Authed: authed})
 	}
 
 	s := &Server{cfg: p.Config, log: log, engine: engine, state: p.State}

@@ -1,0 +1,132 @@
+package realtime
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/olahol/melody"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/internal/app"
+	"github.com/chatd/chatd/internal/ports"
+)
+
+// Hub owns every WebSocket of the process.
+type Hub struct {
+	cfg     Config
+	melody  *melody.Melody
+	rooms   *rooms
+	tokens  ports.TokenIssuer
+	access  *app.Access
+	metrics *metrics
+	log     *zap.Logger
+	active  atomic.Int64
+}
+
+// NewHub configures melody against its traps (RELIABILITY.md 1-6): an origin
+// allow-list, a deliberate frame limit, our own room index, nothing slow in
+// the read loop, and no silent drops.
+func NewHub(cfg Config, tokens ports.TokenIssuer, access *app.Access, gen *app.Generator, events ports.SessionEvents,
+	reg prometheus.Registerer, log *zap.Logger,
+) *Hub {
+	cfg = cfg.withDefaults()
+	log = log.Named("realtime")
+	h := &Hub{cfg: cfg, tokens: tokens, access: access, log: log}
+	h.metrics = newMetrics(reg,
+		func() float64 { return float64(h.active.Load()) },
+		func() float64 { return float64(h.rooms.count()) })
+	h.rooms = newRooms(events, gen.Snapshot, cfg, h.metrics, log)
+
+	m := melody.New()
+	m.Config.MaxMessageSize = cfg.MaxFrameBytes
+	// melody's queue must outlast ours by one slot, for the close frame.
+	m.Config.MessageBufferSize = cfg.SendBuffer + 1
+	m.Config.PingPeriod = cfg.PingPeriod
+	m.Config.PongWait = cfg.PongWait
+	m.Config.WriteWait = cfg.WriteWait
+	m.Upgrader.CheckOrigin = func(r *http.Request) bool { return h.originAllowed(r.Header.Get("Origin")) }
+	m.Upgrader.Subprotocols = []string{"bearer"}
+	// Idle sockets should cost little memory: small read buffers, and write
+	// buffers borrowed from a pool only while a frame is written.
+	m.Upgrader.ReadBufferSize = 512
+	m.Upgrader.WriteBufferSize = 2048
+	m.Upgrader.WriteBufferPool = &sync.Pool{}
+
+	m.HandleConnect(h.onConnect)
+	m.HandleDisconnect(h.onDisconnect)
+	m.HandleSentMessage(func(s *melody.Session, _ []byte) {
+		if sock := socketOf(s); sock != nil {
+			sock.sent()
+		}
+	})
+	m.HandleMessage(func(s *melody.Session, msg []byte) {
+		if sock := socketOf(s); sock != nil {
+			h.onMessage(sock, msg)
+		}
+	})
+	m.HandleMessageBinary(func(s *melody.Session, _ []byte) {
+		if sock := socketOf(s); sock != nil {
+			sock.closeWith(websocket.CloseUnsupportedData, "binary frames are not accepted")
+		}
+	})
+	m.HandleError(func(s *melody.Session, err error) {
+		if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
+			log.Debug("socket error", zap.Error(err))
+		}
+	})
+	h.melody = m
+	return h
+}
+
+// ActiveConnections is how many sockets are open.
+func (h *Hub) ActiveConnections() int { return int(h.active.Load()) }
+
+func (h *Hub) originAllowed(origin string) bool {
+	return origin == "" || slices.Contains(h.cfg.AllowedOrigins, origin)
+}
+
+func (h *Hub) onConnect(s *melody.Session) {
+	sock := socketOf(s)
+	if sock == nil {
+		_ = s.Close()
+		return
+	}
+	sock.ws = s
+	h.active.Add(1)
+	h.metrics.opened.Inc()
+	h.rooms.join(sock.sessionID, sock, sock.lastSeq)
+}
+
+func (h *Hub) onDisconnect(s *melody.Session) {
+	if sock := socketOf(s); sock != nil && sock.ws != nil {
+		h.rooms.leave(sock)
+		h.active.Add(-1)
+	}
+}
+
+// Stop closes every socket with 1001 so clients reconnect elsewhere, waits
+// briefly for them to go, then drops the rest.
+func (h *Hub) Stop(ctx context.Context) error {
+	_ = h.melody.CloseWithMsg(closeFrame(websocket.CloseGoingAway, "server shutting down"))
+	deadline := time.NewTimer(2 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for h.active.Load() > 0 {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return h.melody.Close()
+		case <-ctx.Done():
+			_ = h.melody.Close()
+			return ctx.Err()
+		}
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+package realtime
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/internal/adapters/wire"
+	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/ports"
+)
+
+type requestKind uint8
+
+const (
+	requestJoin requestKind = iota
+	requestLeave
+	requestResume
+	requestTyping
+)
+
+type request struct {
+	kind    requestKind
+	sock    *socket
+	lastSeq int64
+	typing  bool
+}
+
+// roomBuffer holds a room's events between pump turns. The pump only
+// encodes and queues, so it keeps up unless the machine is starved; if it
+// falls behind all the same, its sockets are closed with 4008 and resume.
+const roomBuffer = 8192
+
+// room is one chat session's sockets, served by one goroutine that owns all
+// of the room's state: the order of events, joins and resumes is the order
+// the pump handles them in, so a joining socket never misses or doubles an
+// event between its replay and the live stream.
+type room struct {
+	id       string
+	rs       *rooms
+	members  int // guarded by rs.mu
+	requests chan request
+	quit     chan struct{}
+
+	sockets   map[*socket]struct{}
+	perUser   map[string]int       // open sockets per user, for presence
+	typing    map[string]time.Time // users typing, until when
+	delivered int64                // seq of the last event written to the sockets
+}
+
+func newRoom(id string, rs *rooms) *room {
+	return &room{
+		id: id, rs: rs, requests: make(chan request, 64), quit: make(chan struct{}),
+		sockets: map[*socket]struct{}{}, perUser: map[string]int{}, typing: map[string]time.Time{},
+	}
+}
+
+func (r *room) pump() {
+	sub, res := r.rs.events.Subscribe(r.id, -1, roomBuffer)
+	defer sub.Close()
+	r.delivered = res.LastSeq
+	typingTick := time.NewTicker(time.Second)
+	defer typingTick.Stop()
+	for {
+		select {
+		case e, ok := <-sub.Events():
+			if !ok {
+				r.subscriptionEnded(sub.Err())
+				return
+			}
+			if r.deliver(e) {
+				r.drainUntilQuit()
+				return
+			}
+		case req := <-r.requests:
+			r.handle(req)
+		case now := <-typingTick.C:
+			r.expireTyping(now)
+		case <-r.quit:
+			return
+		}
+	}
+}
+
+// deliver writes one event to the room; it reports whether the room ended.
+func (r *room) deliver(e domain.SessionEvent) bool {
+	if e.Seq > 0 {
+		r.delivered = e.Seq
+	}
+	switch e.Type {
+	case domain.EventParticipantRemoved:
+		for s := range r.sockets {
+			if s.userID == e.Removed.UserID {
+				s.closeWith(closeNotParticipant, "you are no longer a participant of this session")
+			}
+		}
+		return false
+	case domain.EventTyping:
+		r.broadcastExcept(e, e.Typing.UserID)
+		return false
+	}
+	r.broadcastExcept(e, "")
+	if e.Type == domain.EventSessionDeleted {
+		for s := range r.sockets {
+			s.closeWith(closeSessionDeleted, "the session was deleted")
+		}
+		return true
+	}
+	return false
+}
+
+// broadcastExcept encodes the event once and queues it on every socket
+// except those of the given user.
+func (r *room) broadcastExcept(e domain.SessionEvent, userID string) {
+	frame, err := wire.EncodeEvent(e)
+	if err != nil {
+		r.rs.log.Error("encode event", zap.String("type", string(e.Type)), zap.Error(err))
+		return
+	}
+	for s := range r.sockets {
+		if userID == "" || s.userID != userID {
+			s.send(frame, r.rs.metrics)
+		}
+	}
+}
+
+func (r *room) handle(req request) {
+	switch req.kind {
+	case requestJoin:
+		r.sockets[req.sock] = struct{}{}
+		r.start(req.sock, req.lastSeq)
+		if r.perUser[req.sock.userID]++; r.perUser[req.sock.userID] == 1 {
+			r.signal(domain.SessionEvent{Type: domain.EventPresence,
+				Presence: &domain.PresenceSignal{UserID: req.sock.userID, Online: true}})
+		}
+	case requestLeave:
+		if _, ok := r.sockets[req.sock]; !ok {
+			return
+		}
+		delete(r.sockets, req.sock)
+		if r.perUser[req.sock.userID]--; r.perUser[req.sock.userID] == 0 {
+			delete(r.perUser, req.sock.userID)
+			r.stopTyping(req.sock.userID)
+			r.signal(domain.SessionEvent{Type: domain.EventPresence,
+				Presence: &domain.PresenceSignal{UserID: req.sock.userID, Online: false}})
+		}
+	case requestResume:
+		if _, ok := r.sockets[req.sock]; ok {
+			r.start(req.sock, req.lastSeq)
+		}
+	case requestTyping:
+		if req.typing {
+			_, already := r.typing[req.sock.userID]
+			r.typing[req.sock.userID] = time.Now().Add(r.rs.cfg.TypingTTL)
+			if !already {
+				r.signalTyping(req.sock.userID, true)
+			}
+		} else {
+			r.stopTyping(req.sock.userID)
+		}
+	}
+}
+
+// start brings a socket up to the room's position: the events after lastSeq
+// when the replay window still has them all, otherwise a snapshot.
+func (r *room) start(s *socket, lastSeq int64) {
+	if lastSeq >= 0 {
+		res := r.rs.events.Replay(r.id, lastSeq)
+		if res.Complete {
+			for _, e := range res.Backlog {
+				if e.Seq > r.delivered {
+					break // the live stream brings it
+				}
+				frame, err := wire.EncodeEvent(e)
+				if err == nil {
+					s.send(frame, r.rs.metrics)
+				}
+			}
+			return
+		}
+	}
+	last, streaming := r.rs.snaps(r.id)
+	frame, err := json.Marshal(wire.SnapshotFrame(r.id, last, streaming))
+	if err != nil {
+		r.rs.log.Error("encode snapshot", zap.Error(err))
+		return
+	}
+	s.send(frame, r.rs.metrics)
+}
+
+func (r *room) signal(e domain.SessionEvent) {
+	e.SessionID = r.id
+	r.rs.events.Signal(e)
+}
+
+func (r *room) signalTyping(userID string, isTyping bool) {
+	r.signal(domain.SessionEvent{Type: domain.EventTyping, Typing: &domain.TypingSignal{UserID: userID, IsTyping: isTyping}})
+}
+
+func (r *room) stopTyping(userID string) {
+	if _, ok := r.typing[userID]; ok {
+		delete(r.typing, userID)
+		r.signalTyping(userID, false)
+	}
+}
+
+// expireTyping ends indicators that were not renewed: a client that vanished
+// mid-sentence does not look like it is typing forever.
+func (r *room) expireTyping(now time.Time) {
+	for userID, until := range r.typing {
+		if now.After(until) {
+			r.stopTyping(userID)
+		}
+	}
+}
+
+// subscriptionEnded handles the bus ending the room's own subscription:
+// the session was closed (deleted), or the pump fell behind.
+func (r *room) subscriptionEnded(err error) {
+	code, reason := closeSessionDeleted, "the session was deleted"
+	if errors.Is(err, ports.ErrSlowConsumer) {
+		code, reason = closeSlowConsumer, "the server fell behind: resume with last_seq"
+	}
+	for s := range r.sockets {
+		s.closeWith(code, reason)
+	}
+	r.drainUntilQuit()
+}
+
+// drainUntilQuit serves a room that is over: its sockets are closing, and
+// their leaves must not block until the last one is out.
+func (r *room) drainUntilQuit() {
+	for {
+		select {
+		case <-r.requests:
+		case <-r.quit:
+			return
+		}
+	}
+}
