@@ -6,6 +6,7 @@ import "time"
 type GenerationConfig struct {
 	MaxConcurrentPerUser   int           // replies generating at once per user; more is 429
 	RateLimitPerMinute     int           // generations a user may start per minute (0: unlimited)
+	DailyTokens            int           // tokens a user's replies may use per UTC day (0: unlimited)
 	FlushInterval          time.Duration // how often the text so far is stored while streaming
 	ShutdownTimeout        time.Duration // how long a stop lets running replies finish
 	DefaultContextMessages int           // history sent to the model when the session does not say

@@ -64,7 +64,7 @@ func (h *ProcessLLM) Handle(ctx context.Context, caller Caller, cmd ProcessLLMCm
 		id := prompt.ID()
 		parentID = &id
 	}
-	release, err := h.replies.admit(caller)
+	release, err := h.replies.admit(ctx, caller)
 	if err != nil {
 		return nil, err
 	}

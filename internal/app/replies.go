@@ -1,6 +1,9 @@
 package app
 
 import (
+	"context"
+	"time"
+
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
 )
@@ -11,6 +14,7 @@ import (
 type Replies struct {
 	gen     *Generator
 	limiter ports.RateLimiter
+	usage   ports.UsageReader
 	events  ports.SessionEvents
 	ids     ports.IDs
 	clock   ports.Clock
@@ -18,17 +22,30 @@ type Replies struct {
 }
 
 // NewReplies builds the shared reply steps.
-func NewReplies(gen *Generator, limiter ports.RateLimiter, events ports.SessionEvents, ids ports.IDs, clock ports.Clock,
-	cfg GenerationConfig,
+func NewReplies(gen *Generator, limiter ports.RateLimiter, usage ports.UsageReader, events ports.SessionEvents,
+	ids ports.IDs, clock ports.Clock, cfg GenerationConfig,
 ) *Replies {
-	return &Replies{gen: gen, limiter: limiter, events: events, ids: ids, clock: clock, cfg: cfg}
+	return &Replies{gen: gen, limiter: limiter, usage: usage, events: events, ids: ids, clock: clock, cfg: cfg}
 }
 
-// admit checks the caller's generation rate and takes a concurrency slot; a
-// refusal happens before anything is stored or sent upstream.
-func (rs *Replies) admit(caller Caller) (release func(), err error) {
+// admit checks the caller's daily token budget and generation rate, and
+// takes a concurrency slot; a refusal happens before anything is stored or
+// sent upstream.
+func (rs *Replies) admit(ctx context.Context, caller Caller) (release func(), err error) {
+	now := rs.clock.Now().UTC()
+	if budget := rs.cfg.DailyTokens; budget > 0 {
+		day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+		used, err := rs.usage.TokensUsedSince(ctx, caller.UserID, day)
+		if err != nil {
+			return nil, err
+		}
+		if used >= budget {
+			return nil, domain.RateLimited("daily-token-budget-spent",
+				"you have used today's token budget; it renews at midnight UTC", day.Add(24*time.Hour).Sub(now))
+		}
+	}
 	rate := ports.Rate{PerMinute: rs.cfg.RateLimitPerMinute}
-	if ok, retry := rs.limiter.Allow("llm:"+caller.UserID, rate, rs.clock.Now()); !ok {
+	if ok, retry := rs.limiter.Allow("llm:"+caller.UserID, rate, now); !ok {
 		return nil, domain.RateLimited("generation-rate-limited",
 			"you are starting replies too fast; retry after the time in Retry-After", retry)
 	}

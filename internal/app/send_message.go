@@ -80,7 +80,7 @@ func (h *SendMessage) Handle(ctx context.Context, caller Caller, cmd SendMessage
 	target := targetOf(session, cmd.Provider, cmd.Model)
 	release := func() {}
 	if cmd.ProcessLLM {
-		if release, err = h.replies.admit(caller); err != nil {
+		if release, err = h.replies.admit(ctx, caller); err != nil {
 			return SendResult{}, err
 		}
 		msgID := msg.ID()

@@ -108,6 +108,13 @@ type StatsReader interface {
 	Stats(ctx context.Context, userID *string) (domain.Stats, error)
 }
 
+// UsageReader tells how many tokens a user's replies used, for budgets.
+type UsageReader interface {
+	// TokensUsedSince sums tokens_used of the replies the user asked for
+	// that were created at or after since.
+	TokensUsedSince(ctx context.Context, userID string, since time.Time) (int, error)
+}
+
 // HealthChecker tells whether storage answers.
 type HealthChecker interface {
 	Ping(ctx context.Context) error

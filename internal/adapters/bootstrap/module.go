@@ -44,6 +44,7 @@ func splitConfig(c Config) moduleConfigs {
 		Limits: app.Limits{MaxMessageChars: c.MaxMessageChars},
 		Generation: app.GenerationConfig{
 			MaxConcurrentPerUser: c.MaxConcurrentGenerations, RateLimitPerMinute: c.RateLimitLLM,
+			DailyTokens:   c.UserDailyTokens,
 			FlushInterval: time.Second, ShutdownTimeout: c.ShutdownTimeout, DefaultContextMessages: c.ContextMessages,
 			MaxTokensCeiling: c.MaxTokensCeiling, TitleModel: c.TitleModel,
 		},

@@ -25,7 +25,7 @@ var Module = fx.Module("storage",
 		fx.Annotate(NewMessageRepo, fx.As(new(ports.MessageRepository))),
 		fx.Annotate(NewIdempotencyRepo, fx.As(new(ports.IdempotencyRepository))),
 		fx.Annotate(NewRefreshTokenRepo, fx.As(new(ports.RefreshTokenRepository))),
-		fx.Annotate(NewStatsRepo, fx.As(new(ports.StatsReader))),
+		fx.Annotate(NewStatsRepo, fx.As(new(ports.StatsReader)), fx.As(new(ports.UsageReader))),
 		fx.Annotate(healthChecker, fx.As(new(ports.HealthChecker))),
 	),
 )

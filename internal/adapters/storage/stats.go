@@ -4,12 +4,16 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"time"
 
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
 )
 
-var _ ports.StatsReader = (*StatsRepo)(nil)
+var (
+	_ ports.StatsReader = (*StatsRepo)(nil)
+	_ ports.UsageReader = (*StatsRepo)(nil)
+)
 
 // StatsRepo aggregates sessions and messages.
 type StatsRepo struct{ db *DB }
@@ -107,4 +111,22 @@ func average(sum, n int64) float64 {
 		return 0
 	}
 	return float64(sum) / float64(n)
+}
+
+// TokensUsedSince sums the tokens of the replies userID asked for since then.
+func (r *StatsRepo) TokensUsedSince(ctx context.Context, userID string, since time.Time) (int, error) {
+	if !isCanonicalID(userID) {
+		return 0, nil
+	}
+	var used int64
+	err := r.db.read.NewSelect().TableExpr("chat_messages AS m").
+		ColumnExpr("COALESCE(SUM(m.tokens_used), 0)").
+		Where("m.user_id = ?", userID).
+		Where("m.role = ?", string(domain.RoleAssistant)).
+		Where("m.created_at >= ?", dbTime(since)).
+		Scan(ctx, &used)
+	if err != nil {
+		return 0, wrap("tokens used", err)
+	}
+	return int(used), nil
 }
