@@ -21,7 +21,7 @@ func serve(cfg bootstrap.Config, log *zap.Logger) error {
 	app := fx.New(bootstrap.Options(cfg, log), fx.StartTimeout(startTimeout),
 		// The drain waits for streams up to the shutdown timeout, then saves
 		// the rest; leave it room to finish that.
-		fx.StopTimeout(cfg.ShutdownTimeout+10*time.Second))
+		fx.StopTimeout(cfg.DrainDelay+cfg.ShutdownTimeout+10*time.Second))
 	if err := app.Err(); err != nil {
 		return fmt.Errorf("build: %w", err)
 	}

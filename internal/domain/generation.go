@@ -61,8 +61,17 @@ func (m *ChatMessage) Cancel(content string, r GenerationResult, now time.Time) 
 
 // Interrupt ends a generation the server stopped (shutdown, crash repair).
 func (m *ChatMessage) Interrupt(content string, r GenerationResult, now time.Time) error {
-	reason := "the server stopped before the reply was finished"
+	reason := InterruptedReason
 	return m.finish(StatusInterrupted, content, r, &reason, now)
+}
+
+// InterruptedReason is the error_message of a reply the server stopped.
+const InterruptedReason = "the server stopped before the reply was finished"
+
+// RepairedReplyMetadata is the metadata of a reply found unfinished at
+// start, left by a process that died: nothing is known of its usage.
+func RepairedReplyMetadata() map[string]any {
+	return GenerationResult{FinishReason: "interrupted", UsageEstimated: true}.metadata()
 }
 
 func (m *ChatMessage) finish(status MessageStatus, content string, r GenerationResult, reason *string, now time.Time) error {

@@ -58,6 +58,7 @@ func DefaultConfig(t testing.TB, d Dialect) bootstrap.Config {
 	cfg.RateLimitAPI = 0
 	cfg.RateLimitAuth = 0
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.DrainDelay = 0
 	if d == Postgres {
 		cfg.DatabaseURL = storagetest.FreshPostgresURL(t)
 	} else {

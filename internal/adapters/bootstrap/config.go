@@ -57,6 +57,7 @@ type Config struct {
 	MaxBodyBytes             int64
 	MaxMessageChars          int
 	ShutdownTimeout          time.Duration
+	DrainDelay               time.Duration
 }
 
 // ErrHelp is returned by Load when the command line asked for help.
@@ -65,10 +66,10 @@ var ErrHelp = flag.ErrHelp
 // Load reads every setting from the environment and the command line (a flag
 // wins over its variable), validates them all, and reports every bad value at
 // once. It returns the arguments left after the flags.
-func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, []string, error) {
+func Load(args []string, getenv func(string) string, _ io.Writer) (Config, []string, error) {
 	fs := flag.NewFlagSet("chatd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {}
+	// The caller prints the error once; the flag package would print it too.
+	fs.SetOutput(io.Discard)
 	values := make(map[string]*string, len(settings))
 	for _, s := range settings {
 		values[s.env] = fs.String(s.Flag(), "", s.help)

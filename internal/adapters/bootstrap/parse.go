@@ -52,6 +52,15 @@ func nonNegative(dst *int, v string) error {
 	return nil
 }
 
+func nonNegativeDuration(dst *time.Duration, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return fmt.Errorf("must be a duration such as 0s, 500ms or 2s")
+	}
+	*dst = d
+	return nil
+}
+
 func positiveDuration(dst *time.Duration, v string) error {
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {

@@ -1,5 +1,7 @@
 package httpapi
 
+import "time"
+
 // Config is the HTTP edge's share of the settings.
 type Config struct {
 	Addr          string
@@ -8,4 +10,5 @@ type Config struct {
 	RateLimitAPI  int // requests per user per minute
 	RateLimitAuth int // register/login/refresh attempts per address (and login per account) per minute
 	Version       string
+	DrainDelay    time.Duration // how long /health/ready answers 503 before the listener closes
 }

@@ -118,12 +118,21 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// BeginDrain makes readiness answer 503 so load balancers stop sending traffic.
-func (s *Server) BeginDrain() { s.state.beginDrain() }
-
-// Stop refuses new connections and waits for requests in flight, within ctx.
+// Stop drains: readiness answers 503 at once, and for DrainDelay the server
+// keeps serving so load balancers see it and move traffic away; then
+// long-lived streams end, the listener closes, and requests in flight finish
+// within ctx.
 func (s *Server) Stop(ctx context.Context) error {
-	s.BeginDrain()
+	s.state.draining.Store(true)
+	if d := s.cfg.DrainDelay; d > 0 {
+		wait := time.NewTimer(d)
+		select {
+		case <-wait.C:
+		case <-ctx.Done():
+		}
+		wait.Stop()
+	}
+	s.state.beginDrain()
 	if err := s.http.Shutdown(ctx); err != nil {
 		return fmt.Errorf("shut down http: %w", err)
 	}

@@ -227,8 +227,14 @@ func (r *MessageRepo) Save(ctx context.Context, m *domain.ChatMessage) error {
 // InterruptStreaming marks every unfinished reply interrupted: at start-up
 // no generation is running, so any pending or streaming row is left over.
 func (r *MessageRepo) InterruptStreaming(ctx context.Context, at time.Time) (int, error) {
+	meta, err := metadataToJSON(domain.RepairedReplyMetadata())
+	if err != nil {
+		return 0, wrap("interrupt streaming", err)
+	}
 	res, err := r.db.write.NewUpdate().Model((*messageRow)(nil)).
 		Set("status = ?", string(domain.StatusInterrupted)).
+		Set("error_message = ?", domain.InterruptedReason).
+		Set("message_metadata = ?", meta).
 		Set("updated_at = ?", dbTime(at)).
 		Where("m.status IN (?)", bun.List([]string{string(domain.StatusPending), string(domain.StatusStreaming)})).
 		Exec(ctx)

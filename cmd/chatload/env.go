@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/chatd/chatd/internal/llmsim"
+)
+
+// commonFlags are the flags every scenario takes.
+type commonFlags struct {
+	chatd    string
+	llmsim   string
+	startSim string
+	pid      int
+	simPid   int
+	timeout  time.Duration
+	summary  string
+	provider string
+	password string
+	quiet    bool
+	label    string
+	prof     profiler
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.chatd, "chatd", "http://127.0.0.1:8000", "chatd's root URL (the API is under /api/v1)")
+	fs.StringVar(&c.llmsim, "llmsim", "http://127.0.0.1:11434", "llmsim's root URL, for the direct path (the API is under /v1)")
+	fs.StringVar(&c.startSim, "start-llmsim", "", "start an in-process llmsim on this address (chatd's LOCAL base URL must point at it); sets -llmsim")
+	fs.IntVar(&c.pid, "pid", 0, "chatd's process id, to sample its CPU and RSS from /proc (0: from /metrics only)")
+	fs.IntVar(&c.simPid, "llmsim-pid", 0, "llmsim's process id, to report its CPU (0: not reported)")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "hard bound on the whole scenario")
+	fs.StringVar(&c.summary, "summary", "", "append the results as Markdown table rows to this file")
+	fs.StringVar(&c.provider, "provider", "LOCAL", "llm_provider of the sessions (chatd's LOCAL base URL must be llmsim)")
+	fs.StringVar(&c.password, "password", "load-test password", "password of the users chatload registers")
+	fs.BoolVar(&c.quiet, "q", false, "no progress lines on stderr")
+	fs.StringVar(&c.label, "label", "", "name of the run in the results and profile files (default: the scenario's)")
+	c.prof.register(fs)
+}
+
+// env is what a scenario runs with: the parsed common flags, the clients and
+// the outputs.
+type env struct {
+	common commonFlags
+	stdout io.Writer
+	stderr io.Writer
+	api    *api
+	http   *http.Client
+	sim    *llmsim.Server
+	runID  string
+}
+
+// parse parses a scenario's flags (registered on fs by the caller, plus the
+// common ones) and prepares the clients.
+func (e *env) parse(fs *flag.FlagSet, args []string) error {
+	e.common.register(fs)
+	fs.SetOutput(e.stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if e.common.startSim != "" {
+		e.sim = llmsim.New(llmsim.Options{DisableRecording: true})
+		url, err := e.sim.Start(e.common.startSim)
+		if err != nil {
+			return fmt.Errorf("start llmsim: %w", err)
+		}
+		e.common.llmsim = url
+	}
+	e.common.chatd = strings.TrimRight(e.common.chatd, "/")
+	e.common.llmsim = strings.TrimRight(e.common.llmsim, "/")
+	e.http = newHTTPClient()
+	e.common.prof.client = e.http
+	e.api = &api{base: e.common.chatd, http: e.http}
+	e.runID = fmt.Sprintf("%x", time.Now().UnixNano())
+	return nil
+}
+
+func (e *env) close() {
+	e.common.prof.done(e.stderr)
+	if e.http != nil {
+		e.http.CloseIdleConnections()
+	}
+	if e.sim != nil {
+		e.sim.Close()
+	}
+}
+
+// label is the run's name in results and profile files.
+func (e *env) label(scenario string) string {
+	if e.common.label != "" {
+		return e.common.label
+	}
+	return scenario
+}
+
+// progress writes a progress line on stderr unless -q.
+func (e *env) progress(format string, args ...any) {
+	if !e.common.quiet {
+		fmt.Fprintf(e.stderr, "  "+format+"\n", args...)
+	}
+}
+
+// withTimeout bounds the scenario by -timeout.
+func (e *env) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, e.common.timeout)
+}
+
+// newHTTPClient is one pool for every request of the run: keep-alive on,
+// no limit on connections per host (thousands of streams at once), no
+// compression, no overall timeout (streams are bounded by their context).
+func newHTTPClient() *http.Client {
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   8192,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ReadBufferSize:        16 << 10,
+		WriteBufferSize:       4 << 10,
+	}
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}
+
+// simModel is an llmsim model name with directives.
+func simModel(tokens int, tps float64, ttft time.Duration) string {
+	return fmt.Sprintf("sim-small+tokens=%d+tps=%g+ttft=%s", tokens, tps, ttft)
+}

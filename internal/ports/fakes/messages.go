@@ -1,0 +1,225 @@
+package fakes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/ports" //nolint:depguard // fakes implement the ports; .golangci.yml allows only domain here
+)
+
+var _ ports.MessageRepository = (*MessageRepo)(nil)
+
+// MessageRepo is the store's messages table.
+type MessageRepo struct{ s *Store }
+
+// CreateTurn stores the message, the reply and the idempotency record
+// together, or nothing, and bumps the session's count and last activity by
+// the messages really inserted: an id already stored is skipped, so a turn
+// stored twice counts once. A reused key is a Conflict
+// "idempotency-key-exists"; a missing session (or author) is
+// NotFound("session"), as the real adapter reports any broken reference.
+func (r *MessageRepo) CreateTurn(ctx context.Context, t ports.NewTurn) error {
+	if t.Message == nil {
+		return errors.New("create turn: the turn has no message")
+	}
+	if t.Reply != nil && t.Reply.SessionID() != t.Message.SessionID() {
+		return errors.New("create turn: the reply belongs to another session")
+	}
+	if err := r.s.enter(ctx, "messages.CreateTurn"); err != nil {
+		return err
+	}
+	defer r.s.mu.Unlock()
+	sessionID := t.Message.SessionID()
+	session, ok := r.s.sessions[sessionID]
+	if !ok || !isCanonicalID(sessionID) {
+		return domain.NotFound("session")
+	}
+	var rows []domain.MessageSnapshot
+	for _, m := range []*domain.ChatMessage{t.Message, t.Reply} {
+		if m == nil {
+			continue
+		}
+		row, err := storedMessage(m.Snapshot())
+		if err != nil {
+			return fmt.Errorf("create turn: %w", err)
+		}
+		rows = append(rows, row)
+	}
+	inTurn := map[string]bool{}
+	var added []domain.MessageSnapshot
+	for _, row := range rows {
+		if _, exists := r.s.messages[row.ID]; exists || inTurn[row.ID] {
+			continue
+		}
+		if _, ok := r.s.users[row.UserID]; !ok {
+			return domain.NotFound("session")
+		}
+		if row.ParentID != nil && !inTurn[*row.ParentID] {
+			if _, ok := r.s.messages[*row.ParentID]; !ok {
+				return domain.NotFound("session")
+			}
+		}
+		inTurn[row.ID] = true
+		added = append(added, row)
+	}
+	var rec *domain.IdempotencyRecord
+	if t.Idempotency != nil {
+		k := idempotencyKey{t.Idempotency.UserID, t.Idempotency.Key}
+		if _, used := r.s.idempotency[k]; used {
+			return domain.Conflict("idempotency-key-exists", "this Idempotency-Key was already used")
+		}
+		v := *t.Idempotency
+		v.AssistantMessageID = clonePtr(v.AssistantMessageID)
+		v.CreatedAt = dbTime(v.CreatedAt)
+		rec = &v
+	}
+
+	// Everything checked: commit.
+	var last time.Time
+	for _, row := range added {
+		r.s.messages[row.ID] = row
+		if row.CreatedAt.After(last) {
+			last = row.CreatedAt
+		}
+	}
+	if rec != nil {
+		r.s.idempotency[idempotencyKey{rec.UserID, rec.Key}] = *rec
+	}
+	if len(added) > 0 {
+		session.MessageCount += len(added)
+		if session.LastMessageAt == nil || session.LastMessageAt.Before(last) {
+			session.LastMessageAt = &last
+		}
+		if session.UpdatedAt.Before(last) {
+			session.UpdatedAt = last
+		}
+		r.s.sessions[sessionID] = storedSession(session)
+	}
+	return nil
+}
+
+// Get returns the message or NotFound("message").
+func (r *MessageRepo) Get(ctx context.Context, id string) (*domain.ChatMessage, error) {
+	if err := r.s.enter(ctx, "messages.Get"); err != nil {
+		return nil, err
+	}
+	defer r.s.mu.Unlock()
+	m, ok := r.s.messages[id]
+	if !ok || !isCanonicalID(id) {
+		return nil, domain.NotFound("message")
+	}
+	return messageOut(m), nil
+}
+
+// List pages through a session's messages by creation time, id breaking
+// ties, and counts them all.
+func (r *MessageRepo) List(ctx context.Context, sessionID string, order ports.Order, p ports.Page) ([]*domain.ChatMessage, int, error) {
+	if err := r.s.enter(ctx, "messages.List"); err != nil {
+		return nil, 0, err
+	}
+	defer r.s.mu.Unlock()
+	all := r.s.sortedMessagesLocked(sessionID)
+	if order == ports.OrderDesc {
+		slices.Reverse(all)
+	}
+	out := []*domain.ChatMessage{}
+	for _, m := range pageOf(all, p.Number, p.Size) {
+		out = append(out, messageOut(m))
+	}
+	return out, len(all), nil
+}
+
+// Recent returns the newest limit messages of the session, oldest first.
+func (r *MessageRepo) Recent(ctx context.Context, sessionID string, limit int) ([]*domain.ChatMessage, error) {
+	if err := r.s.enter(ctx, "messages.Recent"); err != nil {
+		return nil, err
+	}
+	defer r.s.mu.Unlock()
+	out := []*domain.ChatMessage{}
+	if limit <= 0 {
+		return out, nil
+	}
+	all := r.s.sortedMessagesLocked(sessionID)
+	for _, m := range all[max(0, len(all)-limit):] {
+		out = append(out, messageOut(m))
+	}
+	return out, nil
+}
+
+// Update loads the message, lets fn change it and stores its mutable
+// columns, all under the store's lock. fn must not call the repositories.
+func (r *MessageRepo) Update(ctx context.Context, id string, fn func(*domain.ChatMessage) error) (*domain.ChatMessage, error) {
+	if err := r.s.enter(ctx, "messages.Update"); err != nil {
+		return nil, err
+	}
+	defer r.s.mu.Unlock()
+	old, ok := r.s.messages[id]
+	if !ok || !isCanonicalID(id) {
+		return nil, domain.NotFound("message")
+	}
+	m := messageOut(old)
+	if err := fn(m); err != nil {
+		return nil, err
+	}
+	next, err := r.s.mutableLocked(old, m.Snapshot())
+	if err != nil {
+		return nil, fmt.Errorf("update message: %w", err)
+	}
+	return messageOut(next), nil
+}
+
+// Save stores the message's mutable columns; a message that is gone (its
+// session was deleted mid-generation) is NotFound("message").
+func (r *MessageRepo) Save(ctx context.Context, m *domain.ChatMessage) error {
+	if err := r.s.enter(ctx, "messages.Save"); err != nil {
+		return err
+	}
+	defer r.s.mu.Unlock()
+	snap := m.Snapshot()
+	old, ok := r.s.messages[snap.ID]
+	if !ok || !isCanonicalID(snap.ID) {
+		return domain.NotFound("message")
+	}
+	if _, err := r.s.mutableLocked(old, snap); err != nil {
+		return fmt.Errorf("save message: %w", err)
+	}
+	return nil
+}
+
+// mutableLocked writes what a message may change after it is created over
+// the stored row; identity, author, parent, role and creation stay.
+func (s *Store) mutableLocked(old, next domain.MessageSnapshot) (domain.MessageSnapshot, error) {
+	row := old
+	row.Content, row.Provider, row.Model = next.Content, next.Provider, next.Model
+	row.ResponseTimeMs, row.TokensUsed, row.ErrorMessage = next.ResponseTimeMs, next.TokensUsed, next.ErrorMessage
+	row.Status, row.Metadata, row.UpdatedAt = next.Status, next.Metadata, next.UpdatedAt
+	stored, err := storedMessage(row)
+	if err != nil {
+		return domain.MessageSnapshot{}, err
+	}
+	s.messages[stored.ID] = stored
+	return stored, nil
+}
+
+// InterruptStreaming marks every pending or streaming message interrupted,
+// changing only status and updated_at as the real adapter's one UPDATE does,
+// and tells how many it changed.
+func (r *MessageRepo) InterruptStreaming(ctx context.Context, at time.Time) (int, error) {
+	if err := r.s.enter(ctx, "messages.InterruptStreaming"); err != nil {
+		return 0, err
+	}
+	defer r.s.mu.Unlock()
+	n := 0
+	for id, m := range r.s.messages {
+		if m.Status == domain.StatusPending || m.Status == domain.StatusStreaming {
+			m.Status, m.UpdatedAt = domain.StatusInterrupted, dbTime(at)
+			r.s.messages[id] = m
+			n++
+		}
+	}
+	return n, nil
+}
