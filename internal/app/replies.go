@@ -44,12 +44,18 @@ func (rs *Replies) admit(ctx context.Context, caller Caller) (release func(), er
 				"you have used today's token budget; it renews at midnight UTC", day.Add(24*time.Hour).Sub(now))
 		}
 	}
+	// The slot first: a post refused for concurrency must not spend the rate.
+	release, err = rs.gen.reserve(caller.UserID)
+	if err != nil {
+		return nil, err
+	}
 	rate := ports.Rate{PerMinute: rs.cfg.RateLimitPerMinute}
 	if ok, retry := rs.limiter.Allow("llm:"+caller.UserID, rate, now); !ok {
+		release()
 		return nil, domain.RateLimited("generation-rate-limited",
 			"you are starting replies too fast; retry after the time in Retry-After", retry)
 	}
-	return rs.gen.reserve(caller.UserID)
+	return release, nil
 }
 
 // replyTarget is which provider and model answer, after per-request overrides.

@@ -86,7 +86,7 @@ func (c *Client) PostSSE(path string, body any, headers ...Header) *SSE {
 		}
 	}
 	// No client timeout: it would cut the stream; the context bounds it.
-	resp, err := (&http.Client{}).Do(req)
+	resp, err := (&http.Client{}).Do(req) //nolint:bodyclose // SSE.Close closes it (also a test cleanup)
 	if err != nil {
 		cancel()
 		c.t.Fatalf("POST %s: %v", path, err)

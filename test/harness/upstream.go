@@ -114,11 +114,12 @@ func WriteReply(req llmsim.Request, w *llmsim.StreamWriter, n int) {
 }
 
 // Completions returns the recorded requests that streamed (replies) or did
-// not (session titles), in arrival order, whose model starts with prefix.
-func Completions(sim *llmsim.Server, prefix string, stream bool) []llmsim.Request {
+// not (session titles), in arrival order, for the model name (with any
+// directives after it: "sim-1" matches "sim-1+tokens=5").
+func Completions(sim *llmsim.Server, name string, stream bool) []llmsim.Request {
 	var out []llmsim.Request
 	for _, r := range sim.Requests() {
-		if r.Stream == stream && strings.HasPrefix(r.Model, prefix) {
+		if r.Stream == stream && (r.Model == name || strings.HasPrefix(r.Model, name+"+")) {
 			out = append(out, r)
 		}
 	}

@@ -53,7 +53,7 @@ func splitConfig(c Config) moduleConfigs {
 			OpenRouter: llm.ProviderConfig{BaseURL: c.OpenRouterBaseURL, APIKey: c.OpenRouterAPIKey,
 				FirstTokenTimeout: c.OpenRouterFirstTokenTimeout, Referer: c.OpenRouterReferer, Title: c.OpenRouterTitle},
 			ConnectTimeout: c.LLMConnectTimeout, IdleTimeout: c.LLMIdleTimeout, TotalTimeout: c.LLMTotalTimeout,
-			MaxRetries: c.LLMMaxRetries,
+			MaxRetries: llmRetries(c.LLMMaxRetries),
 		},
 		Events: eventbus.Config{ReplayEvents: c.ReplayEvents, ReplayAge: c.ReplayAge},
 		Realtime: realtime.Config{AllowedOrigins: c.CORSOrigins, MaxFrameBytes: c.WSMaxFrameBytes,
@@ -91,4 +91,13 @@ func CoreOptions(cfg Config, log *zap.Logger) fx.Option {
 		ratelimit.Module,
 		app.Module,
 	)
+}
+
+// llmRetries maps CHAT_LLM_MAX_RETRIES to the adapter's convention, where
+// zero means "default" and a negative number means "none".
+func llmRetries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -112,6 +112,11 @@ func (h *messageRoutes) post(c *gin.Context) error {
 	if res.Reply != nil {
 		view.replyID = res.Reply.ID()
 	}
+	if res.Replayed && res.Reply != nil && res.Reply.Status().IsFinal() {
+		// A retry of a post whose reply already ended: its events are long
+		// gone, so answer from what is stored.
+		return h.answerReplay(c, sse, wait != nil && *wait, res)
+	}
 	switch {
 	case sse:
 		streamTurn(c, h.state.drain, sub, view)
@@ -136,6 +141,11 @@ func (h *messageRoutes) answerWhenDone(c *gin.Context, sub ports.Subscription, r
 	if err != nil {
 		return err
 	}
+	return h.answerFinished(c, res, reply)
+}
+
+// answerFinished is ?wait=true's answer for a reply that ended.
+func (h *messageRoutes) answerFinished(c *gin.Context, res app.SendResult, reply domain.MessageSnapshot) error {
 	switch reply.Status {
 	case domain.StatusFailed:
 		return &httpError{status: http.StatusBadGateway, code: "reply-failed", detail: derefOr(reply.ErrorMessage, "the model failed to answer")}
@@ -144,6 +154,26 @@ func (h *messageRoutes) answerWhenDone(c *gin.Context, sub ports.Subscription, r
 	}
 	final := wire.FromMessageSnapshot(reply)
 	c.JSON(http.StatusOK, sendMessageResponse{UserMessage: wire.FromMessage(res.Message), AssistantMessage: &final})
+	return nil
+}
+
+// answerReplay answers a keyed retry whose reply is finished: SSE gets the
+// reply's final event (without a seq: it is not a new event), ?wait=true the
+// finished turn, and a plain post the same 201 as the first time.
+func (h *messageRoutes) answerReplay(c *gin.Context, sse, wait bool, res app.SendResult) error {
+	reply := res.Reply.Snapshot()
+	switch {
+	case sse:
+		startSSE(c)
+		_ = writeSSE(c, domain.SessionEvent{Type: domain.FinalEventOf(reply.Status), SessionID: reply.SessionID,
+			Message: &reply})
+		return nil
+	case wait:
+		return h.answerFinished(c, res, reply)
+	}
+	c.JSON(http.StatusCreated, sendMessageResponse{
+		UserMessage: wire.FromMessage(res.Message), AssistantMessage: wire.FromOptionalMessage(res.Reply),
+	})
 	return nil
 }
 

@@ -36,13 +36,7 @@ func wantsEventStream(c *gin.Context) bool {
 // reply's final event (or at once after the created events when no reply was
 // asked for). The frames are the WebSocket's.
 func streamTurn(c *gin.Context, drain <-chan struct{}, sub ports.Subscription, res sendResultView) {
-	h := c.Writer.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	c.Status(http.StatusOK)
-	c.Writer.WriteHeaderNow()
-	c.Writer.Flush()
+	startSSE(c)
 
 	heartbeat := time.NewTicker(sseHeartbeat)
 	defer heartbeat.Stop()
@@ -71,6 +65,17 @@ func streamTurn(c *gin.Context, drain <-chan struct{}, sub ports.Subscription, r
 			return
 		}
 	}
+}
+
+// startSSE answers 200 with the event-stream headers, unbuffered by proxies.
+func startSSE(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	c.Status(http.StatusOK)
+	c.Writer.WriteHeaderNow()
+	c.Writer.Flush()
 }
 
 func writeSSE(c *gin.Context, e domain.SessionEvent) error {
