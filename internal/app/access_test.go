@@ -36,7 +36,7 @@ func TestNonParticipantSeesTheSameNotFoundAsAMissingSession(t *testing.T) {
 			return err
 		},
 		"delete-session": func(c app.Caller, id string) error { return e.remove.Handle(e.ctx, c, id) },
-		"participants": func(c app.Caller, id string) error { _, err := e.parts.List(e.ctx, c, id); return err },
+		"participants":   func(c app.Caller, id string) error { _, err := e.parts.List(e.ctx, c, id); return err },
 		"add-participant": func(c app.Caller, id string) error {
 			_, err := e.parts.Add(e.ctx, c, id, app.AddParticipantCmd{UserID: c.UserID, Role: domain.ParticipantMember})
 			return err

@@ -12,11 +12,12 @@ type DeleteSession struct {
 	access   *Access
 	sessions ports.SessionRepository
 	events   ports.SessionEvents
+	gen      *Generator
 }
 
 // NewDeleteSession builds the use case.
-func NewDeleteSession(access *Access, sessions ports.SessionRepository, events ports.SessionEvents) *DeleteSession {
-	return &DeleteSession{access: access, sessions: sessions, events: events}
+func NewDeleteSession(access *Access, sessions ports.SessionRepository, events ports.SessionEvents, gen *Generator) *DeleteSession {
+	return &DeleteSession{access: access, sessions: sessions, events: events, gen: gen}
 }
 
 // Handle deletes the session after checking that the caller owns it.
@@ -31,6 +32,7 @@ func (h *DeleteSession) Handle(ctx context.Context, caller Caller, sessionID str
 	if err := h.sessions.Delete(ctx, sessionID); err != nil {
 		return err
 	}
+	h.gen.cancelSession(sessionID)
 	// Subscribers get session.deleted, then their subscriptions end.
 	h.events.Publish(domain.SessionChanged(domain.EventSessionDeleted, s))
 	h.events.Close(sessionID)

@@ -92,7 +92,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		cfg: setup.cfg, limits: app.Limits{MaxMessageChars: 1000},
 	}
 	e.issuer = fakes.NewTokenIssuer(e.clock.Now)
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(newTestLog(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	e.access = app.NewAccess(e.sessions)
 	e.gen = app.NewGenerator(e.model, e.messages, e.sessions, e.bus, e.clock, log, e.cfg)
@@ -102,7 +102,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e.cancel = app.NewCancelGeneration(e.access, e.messages, e.gen, e.bus, e.clock)
 	e.create = app.NewCreateSession(e.sessions, e.ids, e.clock)
 	e.update = app.NewUpdateSession(e.access, e.sessions, e.bus, e.clock)
-	e.remove = app.NewDeleteSession(e.access, e.sessions, e.bus)
+	e.remove = app.NewDeleteSession(e.access, e.sessions, e.bus, e.gen)
 	e.list = app.NewListMessages(e.access, e.messages)
 	e.parts = app.NewParticipants(e.access, e.sessions, e.users, e.bus, e.clock)
 	e.edit = app.NewUpdateMessage(e.access, e.messages, e.bus, e.clock, e.limits)
@@ -120,6 +120,32 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Cleanup(func() { e.stop() })
 	}
 	return e
+}
+
+// testLog keeps the Generator's log and shows it when the test failed. A
+// goroutine may still log after the test ended (a stop whose context
+// expired returns before its runs do), which t.Log would not allow.
+type testLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func newTestLog(t *testing.T) *testLog {
+	l := &testLog{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			l.mu.Lock()
+			t.Log("generator log:\n" + l.buf.String())
+			l.mu.Unlock()
+		}
+	})
+	return l
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
 }
 
 // stop stops the Generator once, within a bound.
@@ -238,7 +264,7 @@ func must(t *testing.T, err error) {
 }
 
 // wantErr checks that err is a domain error of the kind and code.
-func wantErr(t *testing.T, err error, kind domain.ErrorKind, code string) *domain.Error {
+func wantErr(t *testing.T, err error, kind domain.ErrorKind, code string) {
 	t.Helper()
 	de, ok := domain.AsError(err)
 	if !ok {
@@ -247,7 +273,14 @@ func wantErr(t *testing.T, err error, kind domain.ErrorKind, code string) *domai
 	if de.Kind != kind || de.Code != code {
 		t.Fatalf("error = %s/%s (%v), want %s/%s", de.Kind, de.Code, err, kind, code)
 	}
-	return de
+}
+
+// retryAfter is the Retry-After a rate-limit error carries.
+func retryAfter(err error) time.Duration {
+	if de, ok := domain.AsError(err); ok {
+		return de.RetryAfter
+	}
+	return 0
 }
 
 // types lists the events' types, for order checks.

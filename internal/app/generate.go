@@ -20,8 +20,9 @@ const defaultContextMessages = 50
 // the generation's own context is already cancelled.
 const saveTimeout = 10 * time.Second
 
-// generate runs one reply from the first upstream call to its stored end.
-func (g *Generator) generate(r *run) {
+// generate runs one reply from the first upstream call to its stored end,
+// and returns that end.
+func (g *Generator) generate(r *run) domain.MessageSnapshot {
 	start := g.clock.Now()
 	reply := r.job.reply
 	var ttft *time.Duration
@@ -30,7 +31,7 @@ func (g *Generator) generate(r *run) {
 	completion, err := g.stream(r, func(d ports.Delta) error {
 		now := g.clock.Now()
 		if ttft == nil {
-			t := now.Sub(start)
+			t := max(0, now.Sub(start))
 			ttft = &t
 			r.markStreaming(now)
 		}
@@ -54,7 +55,7 @@ func (g *Generator) generate(r *run) {
 		index++
 		return nil
 	})
-	g.finish(r, start, ttft, completion, err)
+	return g.finish(r, start, ttft, completion, err)
 }
 
 // stream builds the prompt from stored history and calls the model.
@@ -79,8 +80,11 @@ func (g *Generator) stream(r *run, onDelta func(ports.Delta) error) (ports.Compl
 
 // finish decides the reply's end from how the stream ended, stores it and
 // announces it.
-func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports.Completion, err error) {
+func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports.Completion, err error) domain.MessageSnapshot {
 	now := g.clock.Now()
+	if now.Before(start) {
+		now = start // the wall clock stepped back: a duration is never negative
+	}
 	content := r.content()
 	result := domain.GenerationResult{
 		FinishReason: c.FinishReason, ServedModel: c.Model, PromptTokens: c.Usage.PromptTokens,
@@ -92,9 +96,16 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 		result.CompletionTokens, result.UsageEstimated = estimateTokens(content), true
 	}
 
+	cause := context.Cause(r.ctx)
+	if errors.Is(cause, errSessionDeleted) {
+		return r.reply.Snapshot() // nothing left to store or tell
+	}
+	// The end is decided on a copy: until it is published, snapshots must
+	// still show the run as it streamed, in step with the events.
 	r.mu.Lock()
-	reply := r.reply
-	switch cause := context.Cause(r.ctx); {
+	reply := domain.RehydrateMessage(r.reply.Snapshot())
+	r.mu.Unlock()
+	switch {
 	case err == nil:
 		err = reply.Complete(content, result, now)
 	case errors.Is(cause, errCancelledByUser):
@@ -108,7 +119,6 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 		err = reply.Fail(content, failureSentence(err), result, now)
 	}
 	final := reply.Snapshot()
-	r.mu.Unlock()
 	if err != nil {
 		g.log.Error("reply end refused", "message_id", final.ID, "error", err)
 	}
@@ -126,9 +136,7 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 	})
 	g.log.Info("reply ended", "message_id", final.ID, "session_id", final.SessionID, "status", final.Status,
 		"chars", len(final.Content), "duration_ms", result.ResponseTime.Milliseconds())
-	if r.job.nameAfter && final.Status == domain.StatusCompleted {
-		g.nameSession(r, final)
-	}
+	return final
 }
 
 // saveEnd stores the reply's end, retrying briefly: the database may be
@@ -143,7 +151,7 @@ func (g *Generator) saveEnd(final domain.MessageSnapshot) {
 		if err == nil {
 			return
 		}
-		if time.Now().After(deadline) {
+		if domain.IsKind(err, domain.ErrNotFound) || time.Now().After(deadline) {
 			g.log.Error("store reply end", "message_id", final.ID, "status", final.Status, "error", err)
 			return
 		}

@@ -16,6 +16,7 @@ import (
 var (
 	errCancelledByUser = errors.New("cancelled by a participant")
 	errShutdown        = errors.New("server shutting down")
+	errSessionDeleted  = errors.New("session deleted")
 )
 
 // Generator owns every running generation for the life of the process,
@@ -123,9 +124,13 @@ func (g *Generator) reserve(userID string) (release func(), err error) {
 			"you already have the maximum number of replies generating; wait for one to finish", 2*time.Second)
 	}
 	g.perUser[userID]++
+	// A reserved slot counts as running work: Stop waits for it, so a post
+	// admitted before the stop cannot start a reply after Stop returned.
+	g.wg.Add(1)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
+			defer g.wg.Done()
 			g.mu.Lock()
 			defer g.mu.Unlock()
 			if g.perUser[userID]--; g.perUser[userID] <= 0 {
@@ -149,19 +154,36 @@ func (g *Generator) start(job generationJob, release func(), created ...*domain.
 		}
 		g.mu.Lock()
 		g.runs[job.reply.ID()] = r
-		g.wg.Add(1)
 		g.mu.Unlock()
 	})
 	go func() {
+		final := g.generate(r)
+		g.forget(job.reply.ID())
+		cancel(nil)
+		close(r.done)
+		if !job.nameAfter || final.Status != domain.StatusCompleted {
+			release()
+			return
+		}
+		// Naming is extra work: it must not hold the user's slot, but Stop
+		// still waits for it.
+		g.wg.Add(1)
+		release()
 		defer g.wg.Done()
-		defer release()
-		defer func() {
-			g.forget(job.reply.ID())
-			cancel(nil)
-			close(r.done)
-		}()
-		g.generate(r)
+		g.nameSession(r, final)
 	}()
+}
+
+// cancelSession stops every reply of a deleted session; their ends are not
+// stored, since the session and its messages are gone.
+func (g *Generator) cancelSession(sessionID string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, r := range g.runs {
+		if r.job.reply.SessionID() == sessionID {
+			r.cancel(errSessionDeleted)
+		}
+	}
 }
 
 // forget drops a run from the map; once it has published its end, a

@@ -65,6 +65,9 @@ func (h *Participants) Add(ctx context.Context, caller Caller, sessionID string,
 	if err := self.MayManage(); err != nil {
 		return ParticipantView{}, err
 	}
+	if _, err := domain.ParseParticipantRole(string(cmd.Role)); err != nil {
+		return ParticipantView{}, err
+	}
 	u, err := h.findUser(ctx, cmd)
 	if err != nil {
 		return ParticipantView{}, err

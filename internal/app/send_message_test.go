@@ -290,7 +290,7 @@ func TestConcurrencyLimit(t *testing.T) {
 
 	first := e.ask(s, owner, "one")
 	started(t, step)
-	stored, events := e.store.MessageCount(), len(e.bus.Published(s.ID()))
+	stored, events, limited := e.store.MessageCount(), len(e.bus.Published(s.ID())), len(e.limiter.Calls())
 
 	for _, try := range []func() error{
 		func() error {
@@ -302,13 +302,17 @@ func TestConcurrencyLimit(t *testing.T) {
 			return err
 		},
 	} {
-		de := wantErr(t, try(), domain.ErrRateLimited, "too-many-generations")
-		if de.RetryAfter <= 0 {
-			t.Fatalf("no Retry-After: %v", de.RetryAfter)
+		err := try()
+		wantErr(t, err, domain.ErrRateLimited, "too-many-generations")
+		if retryAfter(err) <= 0 {
+			t.Fatalf("no Retry-After: %v", retryAfter(err))
 		}
 	}
 	if e.store.MessageCount() != stored || len(e.bus.Published(s.ID())) != events {
 		t.Fatal("a refused post stored or published something")
+	}
+	if n := len(e.limiter.Calls()); n != limited {
+		t.Fatalf("posts refused for concurrency spent the generation rate %d times", n-limited)
 	}
 	// A post without a reply, and another user's reply, are not limited.
 	e.post(s, owner, "no reply wanted")
@@ -362,14 +366,12 @@ func TestGenerationRateLimit(t *testing.T) {
 	s := e.session(owner, "t")
 	e.limiter.DenyAll(42 * time.Second)
 
-	de := wantErr(t, func() error {
-		_, err := e.send.Handle(e.ctx, owner, app.SendMessageCmd{SessionID: s.ID(), Content: "x", Role: domain.RoleUser, ProcessLLM: true})
-		return err
-	}(), domain.ErrRateLimited, "generation-rate-limited")
-	if de.RetryAfter != 42*time.Second {
-		t.Fatalf("retry after %v", de.RetryAfter)
+	_, err := e.send.Handle(e.ctx, owner, app.SendMessageCmd{SessionID: s.ID(), Content: "x", Role: domain.RoleUser, ProcessLLM: true})
+	wantErr(t, err, domain.ErrRateLimited, "generation-rate-limited")
+	if retryAfter(err) != 42*time.Second {
+		t.Fatalf("retry after %v", retryAfter(err))
 	}
-	_, err := e.process.Handle(e.ctx, owner, app.ProcessLLMCmd{SessionID: s.ID()})
+	_, err = e.process.Handle(e.ctx, owner, app.ProcessLLMCmd{SessionID: s.ID()})
 	wantErr(t, err, domain.ErrRateLimited, "generation-rate-limited")
 	if e.store.MessageCount() != 0 || len(e.model.StreamRequests()) != 0 {
 		t.Fatal("a rate-limited post stored something or called the model")
@@ -399,9 +401,9 @@ func TestDailyTokenBudget(t *testing.T) {
 	e.final(s.ID(), e.ask(s, owner, "q").Reply.ID())
 
 	_, err := e.send.Handle(e.ctx, owner, app.SendMessageCmd{SessionID: s.ID(), Content: "more", Role: domain.RoleUser, ProcessLLM: true})
-	de := wantErr(t, err, domain.ErrRateLimited, "daily-token-budget-spent")
-	if de.RetryAfter != 6*time.Hour {
-		t.Fatalf("retry after %v, want until midnight UTC", de.RetryAfter)
+	wantErr(t, err, domain.ErrRateLimited, "daily-token-budget-spent")
+	if retryAfter(err) != 6*time.Hour {
+		t.Fatalf("retry after %v, want until midnight UTC", retryAfter(err))
 	}
 	e.post(s, owner, "posting without a reply is free")
 

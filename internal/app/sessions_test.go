@@ -25,10 +25,10 @@ func TestCreateSessionMakesTheCallerOwner(t *testing.T) {
 	}
 
 	for name, cmd := range map[string]app.CreateSessionCmd{
-		"bad provider":  {Provider: "local", Model: "m"},
-		"no model":      {Provider: domain.ProviderLocal},
-		"bad settings":  {Provider: domain.ProviderLocal, Model: "m", Settings: domain.Settings{TopP: ptr(0.0)}},
-		"NUL in title":  {Provider: domain.ProviderLocal, Model: "m", Title: "a\x00"},
+		"bad provider":   {Provider: "local", Model: "m"},
+		"no model":       {Provider: domain.ProviderLocal},
+		"bad settings":   {Provider: domain.ProviderLocal, Model: "m", Settings: domain.Settings{TopP: ptr(0.0)}},
+		"NUL in title":   {Provider: domain.ProviderLocal, Model: "m", Title: "a\x00"},
 		"title too long": {Provider: domain.ProviderLocal, Model: "m", Title: string(make([]rune, 201))},
 	} {
 		if _, err := e.create.Handle(e.ctx, owner, cmd); !domain.IsKind(err, domain.ErrInvalid) {

@@ -194,7 +194,6 @@ func TestOwnersTitleWinsOverTheNamer(t *testing.T) {
 // returns, up to 20 s after the reply ended. Remove the Skip once the slot is
 // released when the reply's end is published.
 func TestKnownIssueNamingHoldsTheConcurrencySlot(t *testing.T) {
-	t.Skip("known issue: Generator.start releases the slot after nameSession (internal/app/generator.go start, generate.go finish)")
 	e := newEnv(t, withConfig(func(c *app.GenerationConfig) { c.MaxConcurrentPerUser = 1 }))
 	owner := e.user("owner")
 	s := e.session(owner, "")

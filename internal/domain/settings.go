@@ -31,10 +31,10 @@ func (s Settings) Validate() error {
 			add("system_prompt", err.Fields[0].Message)
 		}
 	}
-	if s.Temperature != nil && (*s.Temperature < 0 || *s.Temperature > 2) {
+	if s.Temperature != nil && !(*s.Temperature >= 0 && *s.Temperature <= 2) { // also refuses NaN
 		add("temperature", "must be between 0 and 2")
 	}
-	if s.TopP != nil && (*s.TopP <= 0 || *s.TopP > 1) {
+	if s.TopP != nil && !(*s.TopP > 0 && *s.TopP <= 1) { // also refuses NaN
 		add("top_p", "must be greater than 0 and at most 1")
 	}
 	if s.MaxTokens != nil && *s.MaxTokens < 1 {

@@ -58,6 +58,7 @@ type Config struct {
 	MaxMessageChars          int
 	ShutdownTimeout          time.Duration
 	DrainDelay               time.Duration
+	RequestTimeout           time.Duration
 }
 
 // ErrHelp is returned by Load when the command line asked for help.

@@ -40,7 +40,8 @@ func splitConfig(c Config) moduleConfigs {
 		Storage: storage.Config{URL: c.DatabaseURL, AutoMigrate: true},
 		Auth:    auth.Config{Secret: []byte(c.JWTSecret), AccessTTL: c.AccessTokenTTL, RefreshTTL: c.RefreshTokenTTL},
 		HTTP: httpapi.Config{Addr: c.HTTPAddr, CORSOrigins: c.CORSOrigins, MaxBodyBytes: c.MaxBodyBytes,
-			RateLimitAPI: c.RateLimitAPI, RateLimitAuth: c.RateLimitAuth, Version: Version, DrainDelay: c.DrainDelay},
+			RateLimitAPI: c.RateLimitAPI, RateLimitAuth: c.RateLimitAuth, Version: Version, DrainDelay: c.DrainDelay,
+			RequestTimeout: c.RequestTimeout},
 		Limits: app.Limits{MaxMessageChars: c.MaxMessageChars},
 		Generation: app.GenerationConfig{
 			MaxConcurrentPerUser: c.MaxConcurrentGenerations, RateLimitPerMinute: c.RateLimitLLM,

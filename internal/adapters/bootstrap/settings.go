@@ -94,6 +94,8 @@ var settings = []setting{
 		apply: func(c *Config, v string) error { return positive(&c.MaxMessageChars, v) }},
 	{env: "CHAT_DRAIN_DELAY", def: "1s", help: "on stop, how long /health/ready answers 503 before the listener closes (0s: none)",
 		apply: func(c *Config, v string) error { return nonNegativeDuration(&c.DrainDelay, v) }},
+	{env: "CHAT_REQUEST_TIMEOUT", def: "5s", help: "deadline of a request that is not a stream; past it the answer is 503",
+		apply: func(c *Config, v string) error { return positiveDuration(&c.RequestTimeout, v) }},
 	{env: "CHAT_SHUTDOWN_TIMEOUT", def: "15s", help: "how long a stop waits for streams before saving them as interrupted",
 		apply: func(c *Config, v string) error { return positiveDuration(&c.ShutdownTimeout, v) }},
 }

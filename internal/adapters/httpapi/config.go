@@ -4,11 +4,12 @@ import "time"
 
 // Config is the HTTP edge's share of the settings.
 type Config struct {
-	Addr          string
-	CORSOrigins   []string
-	MaxBodyBytes  int64
-	RateLimitAPI  int // requests per user per minute
-	RateLimitAuth int // register/login/refresh attempts per address (and login per account) per minute
-	Version       string
-	DrainDelay    time.Duration // how long /health/ready answers 503 before the listener closes
+	Addr           string
+	CORSOrigins    []string
+	MaxBodyBytes   int64
+	RateLimitAPI   int // requests per user per minute
+	RateLimitAuth  int // register/login/refresh attempts per address (and login per account) per minute
+	Version        string
+	DrainDelay     time.Duration // how long /health/ready answers 503 before the listener closes
+	RequestTimeout time.Duration // deadline of a request that is not a stream
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -88,6 +89,28 @@ func limitBody(limit int64) gin.HandlerFunc {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 		c.Next()
 	}
+}
+
+// requestDeadline bounds every request that is not a stream, so a database
+// that stops answering (frozen, partitioned) turns into 503s within the
+// deadline instead of requests that hang. Streams (SSE, ?wait=true,
+// WebSocket) live as long as their reply and are bounded by it instead.
+func requestDeadline(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if d <= 0 || isLongLived(c.Request) {
+			c.Next()
+			return
+		}
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
+func isLongLived(r *http.Request) bool {
+	return r.URL.Query().Get("wait") == "true" || strings.Contains(r.Header.Get("Accept"), "text/event-stream") ||
+		strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 // recoverPanics answers a panic with a generic 500 and logs it once.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -97,6 +98,10 @@ func problemFor(err error) problem {
 	var he *httpError
 	if errors.As(err, &he) {
 		return newProblem(he.status, he.code, he.detail, he.fields)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return newProblem(http.StatusServiceUnavailable, "request-timeout",
+			"the server could not answer in time; try again shortly", nil)
 	}
 	if de, ok := domain.AsError(err); ok {
 		status, known := statusOf[de.Kind]

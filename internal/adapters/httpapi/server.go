@@ -62,7 +62,7 @@ func NewServer(p serverParams) *Server {
 	engine.HandleMethodNotAllowed = true
 	engine.ContextWithFallback = true
 	engine.Use(requestIDs(), securityHeaders(), accessLog(log), p.Metrics.middleware(), recoverPanics(log),
-		writeProblems(log), cors(p.Config.CORSOrigins), limitBody(p.Config.MaxBodyBytes))
+		writeProblems(log), cors(p.Config.CORSOrigins), limitBody(p.Config.MaxBodyBytes), requestDeadline(p.Config.RequestTimeout))
 	engine.NoRoute(func(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusNotFound, "no-such-route", "no route matches "+c.Request.URL.Path, nil))
 	})

@@ -91,12 +91,21 @@ func (w *watchdog) check() {
 }
 
 // activityReader tells the watchdog about every read that brought bytes.
+// Reads are capped: net/http's chunked reader keeps one large Read going
+// across chunks while bytes trickle in, which would look like silence.
 type activityReader struct {
 	r io.Reader
 	w *watchdog
 }
 
+// maxActivityRead bounds one read so a slow but steady stream touches the
+// watchdog often; a token chunk is a few hundred bytes.
+const maxActivityRead = 512
+
 func (a activityReader) Read(p []byte) (int, error) {
+	if len(p) > maxActivityRead {
+		p = p[:maxActivityRead]
+	}
 	n, err := a.r.Read(p)
 	if n > 0 {
 		a.w.touch()

@@ -1,6 +1,10 @@
 package realtime
 
 import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -64,8 +68,28 @@ func (h *Hub) admit(c *gin.Context) error {
 	}
 	sock := &socket{userID: caller.UserID, sessionID: sessionID, lastSeq: lastSeq, limit: int32(h.cfg.SendBuffer)}
 	// HandleRequestWithKeys blocks until the socket closes.
-	_ = h.melody.HandleRequestWithKeys(c.Writer, c.Request, map[string]any{socketKey: sock})
+	_ = h.melody.HandleRequestWithKeys(connRecorder{ResponseWriter: c.Writer, sock: sock}, c.Request,
+		map[string]any{socketKey: sock})
 	return nil
+}
+
+// connRecorder keeps the hijacked connection on the socket: melody hides
+// it, and a stop must be able to drop a client that will not read.
+type connRecorder struct {
+	http.ResponseWriter
+	sock *socket
+}
+
+func (w connRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("the response cannot be hijacked")
+	}
+	conn, rw, err := hj.Hijack()
+	if err == nil {
+		w.sock.setConn(conn)
+	}
+	return conn, rw, err
 }
 
 // socketToken finds the access token in the header, the subprotocol list

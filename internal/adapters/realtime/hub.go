@@ -112,21 +112,49 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 
 // Stop closes every socket with 1001 so clients reconnect elsewhere, waits
 // briefly for them to go, then drops the rest.
+//
+// melody's own CloseWithMsg ends its hub while sockets may still be leaving,
+// and a leaving socket then blocks forever on the hub; so we close our
+// sockets one by one and end the hub only once none is left. A socket that
+// does not read is dropped after a short grace.
 func (h *Hub) Stop(ctx context.Context) error {
-	_ = h.melody.CloseWithMsg(closeFrame(websocket.CloseGoingAway, "server shutting down"))
-	deadline := time.NewTimer(2 * time.Second)
+	sessions, err := h.melody.Sessions()
+	if err != nil {
+		return nil // already closed
+	}
+	for _, s := range sessions {
+		if sock := socketOf(s); sock != nil {
+			sock.closeWith(websocket.CloseGoingAway, "server shutting down")
+		} else {
+			_ = s.CloseWithMsg(closeFrame(websocket.CloseGoingAway, "server shutting down"))
+		}
+	}
+	// Well-behaved clients answer the close at once; after a grace, drop
+	// the connections of those that do not read.
+	grace := time.NewTimer(stopGrace)
+	defer grace.Stop()
+	deadline := time.NewTimer(stopGrace + 2*time.Second)
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for h.active.Load() > 0 {
+	for h.active.Load() > 0 || h.melody.Len() > 0 {
 		select {
 		case <-tick.C:
+		case <-grace.C:
+			for _, s := range sessions {
+				if sock := socketOf(s); sock != nil {
+					sock.drop()
+				}
+			}
 		case <-deadline.C:
-			return h.melody.Close()
+			h.log.Warn("sockets still open after the drain", zap.Int64("open", h.active.Load()))
+			return nil
 		case <-ctx.Done():
-			_ = h.melody.Close()
 			return ctx.Err()
 		}
 	}
-	return nil
+	return h.melody.Close()
 }
+
+// stopGrace is how long a stop waits for clients to answer the 1001 close.
+const stopGrace = time.Second

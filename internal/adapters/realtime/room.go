@@ -44,16 +44,20 @@ type room struct {
 	requests chan request
 	quit     chan struct{}
 
-	sockets   map[*socket]struct{}
-	perUser   map[string]int       // open sockets per user, for presence
-	typing    map[string]time.Time // users typing, until when
-	delivered int64                // seq of the last event written to the sockets
+	sockets    map[*socket]struct{}
+	perUser    map[string]int       // open sockets per user, for presence
+	typing     map[string]time.Time // users typing, until when
+	budgets    map[string]*typingBudget
+	catching   *time.Ticker // runs only while some socket is catching up
+	catchingUp map[*socket]struct{}
+	delivered  int64 // seq of the last event written to the sockets
 }
 
 func newRoom(id string, rs *rooms) *room {
 	return &room{
 		id: id, rs: rs, requests: make(chan request, 64), quit: make(chan struct{}),
 		sockets: map[*socket]struct{}{}, perUser: map[string]int{}, typing: map[string]time.Time{},
+		budgets: map[string]*typingBudget{}, catchingUp: map[*socket]struct{}{},
 	}
 }
 
@@ -78,6 +82,10 @@ func (r *room) pump() {
 			r.handle(req)
 		case now := <-typingTick.C:
 			r.expireTyping(now)
+		case <-r.pacing():
+			for s := range r.catchingUp {
+				r.catchUp(s)
+			}
 		case <-r.quit:
 			return
 		}
@@ -121,9 +129,50 @@ func (r *room) broadcastExcept(e domain.SessionEvent, userID string) {
 	}
 	for s := range r.sockets {
 		if userID == "" || s.userID != userID {
-			s.send(frame, r.rs.metrics)
+			r.deliverTo(s, frame)
 		}
 	}
+}
+
+// deliverTo sends a live frame, or queues it behind a replay still being
+// paced out, so the socket's frames stay in seq order.
+func (r *room) deliverTo(s *socket, frame []byte) {
+	if len(s.backlog) == 0 {
+		s.send(frame, r.rs.metrics)
+		return
+	}
+	if len(s.backlog) >= maxBacklog {
+		s.backlog = nil
+		delete(r.catchingUp, s)
+		r.rs.metrics.slowClosed.Inc()
+		s.closeWith(closeSlowConsumer, "slow consumer: resume with last_seq")
+		return
+	}
+	s.backlog = append(s.backlog, frame)
+}
+
+// maxBacklog bounds the frames a catching-up socket may owe: past it the
+// socket is closed with 4008 like any other slow consumer.
+const maxBacklog = 8192
+
+// catchUp paces a replay: it queues backlog frames only while the socket's
+// send queue is at most half full, so a long replay never gets a client
+// closed as slow; the rest waits for the next pacing tick.
+func (r *room) catchUp(s *socket) {
+	n := 0
+	for n < len(s.backlog) && s.pending.Load() < s.limit/2 {
+		if !s.send(s.backlog[n], r.rs.metrics) {
+			break
+		}
+		n++
+	}
+	s.backlog = s.backlog[n:]
+	if len(s.backlog) == 0 {
+		s.backlog = nil
+		delete(r.catchingUp, s)
+		return
+	}
+	r.catchingUp[s] = struct{}{}
 }
 
 func (r *room) handle(req request) {
@@ -140,8 +189,10 @@ func (r *room) handle(req request) {
 			return
 		}
 		delete(r.sockets, req.sock)
+		delete(r.catchingUp, req.sock)
 		if r.perUser[req.sock.userID]--; r.perUser[req.sock.userID] == 0 {
 			delete(r.perUser, req.sock.userID)
+			delete(r.budgets, req.sock.userID)
 			r.stopTyping(req.sock.userID)
 			r.signal(domain.SessionEvent{Type: domain.EventPresence,
 				Presence: &domain.PresenceSignal{UserID: req.sock.userID, Online: false}})
@@ -151,6 +202,9 @@ func (r *room) handle(req request) {
 			r.start(req.sock, req.lastSeq)
 		}
 	case requestTyping:
+		if !r.typingAllowed(req.sock.userID, time.Now()) {
+			return // over the user's budget: dropped, best-effort by contract
+		}
 		if req.typing {
 			_, already := r.typing[req.sock.userID]
 			r.typing[req.sock.userID] = time.Now().Add(r.rs.cfg.TypingTTL)
@@ -173,11 +227,11 @@ func (r *room) start(s *socket, lastSeq int64) {
 				if e.Seq > r.delivered {
 					break // the live stream brings it
 				}
-				frame, err := wire.EncodeEvent(e)
-				if err == nil {
-					s.send(frame, r.rs.metrics)
+				if frame, err := wire.EncodeEvent(e); err == nil {
+					s.backlog = append(s.backlog, frame)
 				}
 			}
+			r.catchUp(s)
 			return
 		}
 	}
@@ -188,6 +242,33 @@ func (r *room) start(s *socket, lastSeq int64) {
 		return
 	}
 	s.send(frame, r.rs.metrics)
+}
+
+// pacing ticks every few milliseconds while a replay is being paced out,
+// and never otherwise.
+func (r *room) pacing() <-chan time.Time {
+	if len(r.catchingUp) == 0 {
+		if r.catching != nil {
+			r.catching.Stop()
+			r.catching = nil
+		}
+		return nil
+	}
+	if r.catching == nil {
+		r.catching = time.NewTicker(5 * time.Millisecond)
+	}
+	return r.catching.C
+}
+
+// typingAllowed spends from the user's budget across all their sockets, so
+// opening more sockets does not multiply what reaches the others.
+func (r *room) typingAllowed(userID string, now time.Time) bool {
+	b := r.budgets[userID]
+	if b == nil {
+		b = &typingBudget{}
+		r.budgets[userID] = b
+	}
+	return b.allow(r.rs.cfg.TypingPerSecond, now)
 }
 
 func (r *room) signal(e domain.SessionEvent) {

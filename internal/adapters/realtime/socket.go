@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,10 +19,12 @@ type socket struct {
 	limit     int32
 	pending   atomic.Int32 // frames handed to melody and not yet written
 	closing   atomic.Bool
+	backlog   [][]byte // replay frames still to pace out; owned by the room's pump
+	connMu    sync.Mutex
+	conn      net.Conn // the hijacked connection, to drop a socket that will not read
 
 	typingMu      sync.Mutex
-	typingTokens  float64
-	typingRefill  time.Time
+	typing        typingBudget
 	typingDropped int
 }
 
@@ -58,6 +61,22 @@ func (s *socket) send(frame []byte, m *metrics) bool {
 	return true
 }
 
+func (s *socket) setConn(c net.Conn) {
+	s.connMu.Lock()
+	s.conn = c
+	s.connMu.Unlock()
+}
+
+// drop closes the connection under melody, for a peer that does not read:
+// its blocked write fails and melody cleans up.
+func (s *socket) drop() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if s.conn != nil {
+		_ = s.conn.Close()
+	}
+}
+
 // sent is melody's report that a text frame left.
 func (s *socket) sent() { s.pending.Add(-1) }
 
@@ -68,21 +87,13 @@ func (s *socket) closeWith(code int, reason string) {
 	}
 }
 
-// allowTyping is a token bucket: at most rate typing frames per second pass,
-// with a burst of twice that. It reports whether this one passes and whether
-// the user floods (many dropped in a row), which closes the socket.
+// allowTyping applies the socket's own bucket: it tells whether this frame
+// passes and whether the sender floods (many dropped in a row), which closes
+// the socket. The room applies a per-user budget on top.
 func (s *socket) allowTyping(rate float64, now time.Time) (ok, flood bool) {
 	s.typingMu.Lock()
 	defer s.typingMu.Unlock()
-	burst := 2 * rate
-	if s.typingRefill.IsZero() {
-		s.typingTokens = burst
-	} else {
-		s.typingTokens = min(burst, s.typingTokens+now.Sub(s.typingRefill).Seconds()*rate)
-	}
-	s.typingRefill = now
-	if s.typingTokens >= 1 {
-		s.typingTokens--
+	if s.typing.allow(rate, now) {
 		s.typingDropped = 0
 		return true, false
 	}
@@ -93,3 +104,24 @@ func (s *socket) allowTyping(rate float64, now time.Time) (ok, flood bool) {
 // floodTolerance is how many typing frames in a row may be dropped before
 // the sender is treated as a flooder.
 const floodTolerance = 50
+
+// typingBudget is a token bucket: rate frames per second, bursts of twice that.
+type typingBudget struct {
+	tokens float64
+	refill time.Time
+}
+
+func (b *typingBudget) allow(rate float64, now time.Time) bool {
+	burst := 2 * rate
+	if b.refill.IsZero() {
+		b.tokens = burst
+	} else {
+		b.tokens = min(burst, b.tokens+now.Sub(b.refill).Seconds()*rate)
+	}
+	b.refill = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true
+	}
+	return false
+}

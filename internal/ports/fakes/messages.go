@@ -206,8 +206,9 @@ func (s *Store) mutableLocked(old, next domain.MessageSnapshot) (domain.MessageS
 }
 
 // InterruptStreaming marks every pending or streaming message interrupted,
-// changing only status and updated_at as the real adapter's one UPDATE does,
-// and tells how many it changed.
+// as the real adapter's one UPDATE does: status, the interrupted reason,
+// the repaired-reply metadata and updated_at change, the text stays. It
+// tells how many it changed.
 func (r *MessageRepo) InterruptStreaming(ctx context.Context, at time.Time) (int, error) {
 	if err := r.s.enter(ctx, "messages.InterruptStreaming"); err != nil {
 		return 0, err
@@ -216,7 +217,12 @@ func (r *MessageRepo) InterruptStreaming(ctx context.Context, at time.Time) (int
 	n := 0
 	for id, m := range r.s.messages {
 		if m.Status == domain.StatusPending || m.Status == domain.StatusStreaming {
-			m.Status, m.UpdatedAt = domain.StatusInterrupted, dbTime(at)
+			reason := domain.InterruptedReason
+			meta, err := jsonRoundTrip(domain.RepairedReplyMetadata())
+			if err != nil {
+				return n, fmt.Errorf("interrupt streaming: %w", err)
+			}
+			m.Status, m.ErrorMessage, m.Metadata, m.UpdatedAt = domain.StatusInterrupted, &reason, meta, dbTime(at)
 			r.s.messages[id] = m
 			n++
 		}
