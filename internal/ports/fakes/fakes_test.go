@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/domain"
-	"github.com/chatd/chatd/internal/ports" //nolint:depguard // fakes implement the ports; .golangci.yml allows only domain here
+	"github.com/chatd/chatd/internal/ports"
 )
 
 // These tests pin the semantics the use cases rely on, the same rules the

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/chatd/chatd/internal/ports" //nolint:depguard // fakes implement the ports; .golangci.yml allows only domain here
+	"github.com/chatd/chatd/internal/ports"
 )
 
 var _ ports.IDs = (*IDs)(nil)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/domain"
-	"github.com/chatd/chatd/internal/ports" //nolint:depguard // fakes implement the ports; .golangci.yml allows only domain here
+	"github.com/chatd/chatd/internal/ports"
 )
 
 var _ ports.MessageRepository = (*MessageRepo)(nil)

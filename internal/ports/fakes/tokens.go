@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/domain"
-	"github.com/chatd/chatd/internal/ports" //nolint:depguard // fakes implement the ports; .golangci.yml allows only domain here
+	"github.com/chatd/chatd/internal/ports"
 )
 
 var _ ports.RefreshTokenRepository = (*RefreshTokenRepo)(nil)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/chatd/chatd/internal/domain"
-	"github.com/chatd/chatd/internal/ports" //nolint:depguard // fakes implement the ports; .golangci.yml allows only domain here
+	"github.com/chatd/chatd/internal/ports"
 )
 
 var _ ports.UserRepository = (*UserRepo)(nil)
