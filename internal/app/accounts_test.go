@@ -191,15 +191,13 @@ func TestRefreshRaceLoserRevokesTheFamily(t *testing.T) {
 		}
 	}
 	// Whether the winner's new token is revoked too depends on timing: see
-	// TestKnownIssueRefreshRaceWinnerKeepsALiveToken.
+	// TestRefreshRaceWinnerMintsNoLiveTokenInARevokedFamily.
 }
 
-// Known issue: the race loser revokes the family with one UPDATE, but the
-// winner stores its new token afterwards, outside that UPDATE: when the
-// winner's insert comes second, the family "revoked" for reuse still holds
-// a live token (the one the winner, possibly the thief, holds).
-func TestKnownIssueRefreshRaceWinnerKeepsALiveToken(t *testing.T) {
-	t.Skip("known issue: app.Refresh mints into a family a concurrent loser already revoked (internal/app/refresh.go, tokens.go mint)")
+// The race loser revokes the family; a winner that stores its new token
+// afterwards is refused, so the family "revoked" for reuse holds no live
+// token (the winner may be the thief).
+func TestRefreshRaceWinnerMintsNoLiveTokenInARevokedFamily(t *testing.T) {
 	e := newEnv(t)
 	first, err := e.register.Handle(e.ctx, app.RegisterCmd{Email: "ada@example.com", Password: "correct horse", DisplayName: "Ada"})
 	must(t, err)

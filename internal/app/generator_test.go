@@ -512,12 +512,11 @@ func TestPostAdmittedBeforeStopIsWaitedFor(t *testing.T) {
 	}
 }
 
-// Known issue: durations come from ports.Clock, whose real adapter answers
+// Durations come from ports.Clock, whose real adapter answers
 // time.Now().UTC() without a monotonic reading. A wall clock stepped back
-// mid-reply (NTP) gives a negative response time, which storage refuses
-// (CHECK response_time_ms >= 0): saveEnd retries for 10 s and gives up, and
-// the row stays as the last flush left it while clients were told it ended.
-func TestKnownIssueClockSteppedBackLosesTheReplysEnd(t *testing.T) {
+// mid-reply (NTP) must not give a negative response time, which storage
+// refuses (CHECK response_time_ms >= 0).
+func TestClockSteppedBackStillStoresTheReplysEnd(t *testing.T) {
 	e := newEnv(t)
 	owner := e.user("owner")
 	s := e.session(owner, "t")

@@ -189,11 +189,9 @@ func TestOwnersTitleWinsOverTheNamer(t *testing.T) {
 	}
 }
 
-// Known issue: naming runs inside the reply's run, so the user's
-// concurrency slot is held (and CancelGeneration waits) until the title call
-// returns, up to 20 s after the reply ended. Remove the Skip once the slot is
-// released when the reply's end is published.
-func TestKnownIssueNamingHoldsTheConcurrencySlot(t *testing.T) {
+// Naming a session runs after the reply's slot is released: a slow title
+// call does not make the user's next post 429.
+func TestNamingDoesNotHoldTheConcurrencySlot(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *app.GenerationConfig) { c.MaxConcurrentPerUser = 1 }))
 	owner := e.user("owner")
 	s := e.session(owner, "")

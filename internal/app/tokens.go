@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,6 +48,10 @@ func (m tokenMinter) mint(ctx context.Context, u *domain.User, familyID string) 
 		ID: m.ids.NewID(), FamilyID: familyID, UserID: u.ID(), TokenHash: hash,
 		ExpiresAt: now.Add(m.issuer.RefreshTTL()), CreatedAt: now,
 	})
+	if errors.Is(err, ports.ErrFamilyRevoked) {
+		// A concurrent reuse revoked the family while this rotation ran.
+		return AuthResult{}, invalidRefresh()
+	}
 	if err != nil {
 		return AuthResult{}, fmt.Errorf("store refresh token: %w", err)
 	}

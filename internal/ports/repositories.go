@@ -4,6 +4,7 @@ package ports
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/chatd/chatd/internal/domain"
@@ -95,6 +96,9 @@ type IdempotencyRepository interface {
 
 // RefreshTokenRepository stores refresh-token families.
 type RefreshTokenRepository interface {
+	// Create stores t, unless its family was revoked: then it fails with
+	// ErrFamilyRevoked, so a rotation that lost a race with a reuse
+	// leaves no live token behind.
 	Create(ctx context.Context, t domain.RefreshToken) error
 	GetByHash(ctx context.Context, hash string) (domain.RefreshToken, error)
 	// MarkUsed sets used_at only if it is still unset; false means another
@@ -102,6 +106,9 @@ type RefreshTokenRepository interface {
 	MarkUsed(ctx context.Context, id string, at time.Time) (bool, error)
 	RevokeFamily(ctx context.Context, familyID string, at time.Time) error
 }
+
+// ErrFamilyRevoked refuses a new refresh token in a revoked family.
+var ErrFamilyRevoked = errors.New("refresh token family revoked")
 
 // StatsReader aggregates stored data. A nil userID means the whole deployment.
 type StatsReader interface {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
 )
@@ -18,14 +20,43 @@ type RefreshTokenRepo struct{ db *DB }
 // NewRefreshTokenRepo returns the refresh-token repository over db.
 func NewRefreshTokenRepo(db *DB) *RefreshTokenRepo { return &RefreshTokenRepo{db: db} }
 
-// Create inserts t; a retried insert of the same id is a no-op.
+// Create inserts t unless its family was revoked; a retried insert of the
+// same id is a no-op. The family lock makes the check and the insert one
+// step against a concurrent RevokeFamily.
 func (r *RefreshTokenRepo) Create(ctx context.Context, t domain.RefreshToken) error {
 	row := refreshTokenToRow(t)
-	_, err := r.db.write.NewInsert().Model(&row).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	err := r.db.inWriteTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := r.lockFamily(ctx, tx, t.FamilyID); err != nil {
+			return err
+		}
+		revoked, err := tx.NewSelect().Model((*refreshTokenRow)(nil)).
+			Where("rt.family_id = ?", t.FamilyID).Where("rt.revoked_at IS NOT NULL").Exists(ctx)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			return ports.ErrFamilyRevoked
+		}
+		_, err = tx.NewInsert().Model(&row).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+		return err
+	})
+	if errors.Is(err, ports.ErrFamilyRevoked) {
+		return err
+	}
 	if isForeignKeyViolation(err) {
 		return domain.NotFound("user")
 	}
 	return wrap("create refresh token", err)
+}
+
+// lockFamily serializes writes to one token family on PostgreSQL for the
+// rest of the transaction; SQLite's single writer already does.
+func (r *RefreshTokenRepo) lockFamily(ctx context.Context, tx bun.Tx, familyID string) error {
+	if !r.db.isPostgres() {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(?))", familyID)
+	return err
 }
 
 // GetByHash returns the token with this hash or NotFound("refresh-token").
@@ -68,9 +99,15 @@ func (r *RefreshTokenRepo) RevokeFamily(ctx context.Context, familyID string, at
 	if !isCanonicalID(familyID) {
 		return nil
 	}
-	_, err := r.db.write.NewUpdate().Model((*refreshTokenRow)(nil)).
-		Set("revoked_at = ?", dbTime(at)).
-		Where("rt.family_id = ?", familyID).Where("rt.revoked_at IS NULL").
-		Exec(ctx)
+	err := r.db.inWriteTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := r.lockFamily(ctx, tx, familyID); err != nil {
+			return err
+		}
+		_, err := tx.NewUpdate().Model((*refreshTokenRow)(nil)).
+			Set("revoked_at = ?", dbTime(at)).
+			Where("rt.family_id = ?", familyID).Where("rt.revoked_at IS NULL").
+			Exec(ctx)
+		return err
+	})
 	return wrap("revoke refresh token family", err)
 }

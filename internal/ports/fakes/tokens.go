@@ -34,6 +34,9 @@ func (r *RefreshTokenRepo) Create(ctx context.Context, t domain.RefreshToken) er
 		return domain.NotFound("user")
 	}
 	for _, other := range r.s.tokens {
+		if other.FamilyID == t.FamilyID && other.RevokedAt != nil {
+			return ports.ErrFamilyRevoked
+		}
 		if other.TokenHash == t.TokenHash {
 			return fmt.Errorf("create refresh token: duplicate key value violates unique constraint (token_hash)")
 		}
