@@ -20,7 +20,6 @@ const (
 	ErrUnauthenticated
 	ErrRateLimited
 	ErrUnavailable
-	ErrNotImplemented
 )
 
 func (k ErrorKind) String() string {
@@ -39,8 +38,6 @@ func (k ErrorKind) String() string {
 		return "rate-limited"
 	case ErrUnavailable:
 		return "unavailable"
-	case ErrNotImplemented:
-		return "not-implemented"
 	}
 	return "unknown"
 }

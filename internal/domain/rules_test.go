@@ -31,7 +31,7 @@ func TestErrorsCarryTheirKindThroughWrapping(t *testing.T) {
 		f.Detail != "title must not be empty" {
 		t.Fatalf("InvalidField = %+v", f)
 	}
-	for k := ErrInvalid; k <= ErrNotImplemented; k++ {
+	for k := ErrInvalid; k <= ErrUnavailable; k++ {
 		if k.String() == "unknown" {
 			t.Errorf("kind %d has no name", k)
 		}

@@ -24,7 +24,6 @@ var statusOf = map[domain.ErrorKind]int{
 	domain.ErrUnauthenticated: http.StatusUnauthorized,
 	domain.ErrRateLimited:     http.StatusTooManyRequests,
 	domain.ErrUnavailable:     http.StatusServiceUnavailable,
-	domain.ErrNotImplemented:  http.StatusNotImplemented,
 }
 
 // problem is an RFC 9457 body.

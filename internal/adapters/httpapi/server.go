@@ -90,9 +90,6 @@ func NewServer(p serverParams) *Server {
 	return s
 }
 
-// Handler exposes the engine, for in-process tests.
-func (s *Server) Handler() http.Handler { return s.engine }
-
 // Addr is the address the server listens on (useful with port 0).
 func (s *Server) Addr() string {
 	if a, ok := s.addr.Load().(string); ok {
