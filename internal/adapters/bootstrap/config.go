@@ -47,6 +47,7 @@ type Config struct {
 	WSSendBuffer                int
 
 	CORSOrigins              []string
+	TrustedProxies           []string
 	LogLevel                 string
 	LogFormat                string
 	RateLimitAPI             int

@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -78,6 +79,23 @@ func baseURL(dst *string, v string) error {
 		return fmt.Errorf("must be an absolute http:// or https:// URL")
 	}
 	*dst = strings.TrimRight(v, "/")
+	return nil
+}
+
+// proxies accepts IP addresses and CIDR ranges.
+func proxies(dst *[]string, v string) error {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return fmt.Errorf("%q is not an IP address or CIDR range", p)
+		}
+		out = append(out, p)
+	}
+	*dst = out
 	return nil
 }
 

@@ -74,6 +74,8 @@ var settings = []setting{
 		apply: func(c *Config, v string) error { return positive(&c.WSSendBuffer, v) }},
 	{env: "CHAT_CORS_ORIGINS", def: "", help: "comma-separated browser origins allowed for HTTP and WebSocket (empty: none)",
 		apply: func(c *Config, v string) error { return origins(&c.CORSOrigins, v) }},
+	{env: "CHAT_TRUSTED_PROXIES", def: "", help: "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed (empty: none)",
+		apply: func(c *Config, v string) error { return proxies(&c.TrustedProxies, v) }},
 	{env: "CHAT_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
 		apply: func(c *Config, v string) error { return oneOf(&c.LogLevel, v, "debug", "info", "warn", "error") }},
 	{env: "CHAT_LOG_FORMAT", def: "json", help: "json (production) or console (development)",

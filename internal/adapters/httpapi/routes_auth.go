@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -60,7 +61,7 @@ func (h *authRoutes) postLogin(c *gin.Context) error {
 	}
 	// Per-account attempts are limited too, so one address cannot be
 	// rotated to guess one account's password.
-	if ok, retry := h.limiter.Allow("login:"+req.Email, ports.Rate{PerMinute: h.cfg.RateLimitAuth}, h.clock.Now()); !ok {
+	if ok, retry := h.limiter.Allow("login:"+strings.ToLower(strings.TrimSpace(req.Email)), ports.Rate{PerMinute: h.cfg.RateLimitAuth}, h.clock.Now()); !ok {
 		return rateLimitedLogin(retry)
 	}
 	res, err := h.login.Handle(c.Request.Context(), app.LoginCmd{Email: req.Email, Password: req.Password})

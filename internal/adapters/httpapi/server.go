@@ -60,6 +60,11 @@ func NewServer(p serverParams) *Server {
 	log := p.Log.Named("http")
 	engine := gin.New()
 	engine.HandleMethodNotAllowed = true
+	// gin trusts X-Forwarded-For from anyone by default, which would let a
+	// client pick its own address and dodge the per-address limits.
+	if err := engine.SetTrustedProxies(p.Config.TrustedProxies); err != nil {
+		log.Error("trusted proxies", zap.Error(err)) // validated at load; unreachable
+	}
 	engine.ContextWithFallback = true
 	engine.Use(requestIDs(), securityHeaders(), accessLog(log), p.Metrics.middleware(), recoverPanics(log),
 		writeProblems(log), cors(p.Config.CORSOrigins), limitBody(p.Config.MaxBodyBytes), requestDeadline(p.Config.RequestTimeout))
