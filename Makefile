@@ -59,5 +59,10 @@ migrate: ## apply pending migrations to CHAT_DATABASE_URL (default ./data/chat.d
 	go run ./cmd/chatd migrate up
 
 .PHONY: bench
-bench: ## run the benchmarks (see BENCHMARKS.md)
+bench: ## micro-benchmarks, then the load scenarios against real processes (see BENCHMARKS.md)
 	go test -run '^$$' -bench . -benchmem ./...
+	./scripts/bench.sh
+
+.PHONY: bench-quick
+bench-quick: ## the load scenarios at small sizes (about three minutes)
+	BENCH_QUICK=1 ./scripts/bench.sh

@@ -32,7 +32,7 @@ type commonFlags struct {
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.chatd, "chatd", "http://127.0.0.1:8000", "chatd's root URL (the API is under /api/v1)")
 	fs.StringVar(&c.llmsim, "llmsim", "http://127.0.0.1:11434", "llmsim's root URL, for the direct path (the API is under /v1)")
-	fs.StringVar(&c.startSim, "start-llmsim", "", "start an in-process llmsim on this address (chatd's LOCAL base URL must point at it); sets -llmsim")
+	fs.StringVar(&c.startSim, "start-llmsim", "", "start an in-process llmsim on this address (chatd's LOCAL base URL must point at it); sets -llmsim and lets first-delta split chatd's time before and after its upstream call")
 	fs.IntVar(&c.pid, "pid", 0, "chatd's process id, to sample its CPU and RSS from /proc (0: from /metrics only)")
 	fs.IntVar(&c.simPid, "llmsim-pid", 0, "llmsim's process id, to report its CPU (0: not reported)")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "hard bound on the whole scenario")
@@ -68,7 +68,8 @@ func (e *env) parse(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if e.common.startSim != "" {
-		e.sim = llmsim.New(llmsim.Options{DisableRecording: true})
+		// Recording on: first-delta reads when each upstream request arrived.
+		e.sim = llmsim.New(llmsim.Options{})
 		url, err := e.sim.Start(e.common.startSim)
 		if err != nil {
 			return fmt.Errorf("start llmsim: %w", err)

@@ -19,6 +19,7 @@ type profiler struct {
 	url     string
 	dir     string
 	seconds int
+	trace   int
 	client  *http.Client
 	wg      sync.WaitGroup
 	mu      sync.Mutex
@@ -29,11 +30,13 @@ func (p *profiler) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.url, "pprof", "", "pprof base URL of the server (e.g. http://127.0.0.1:6060): take CPU and heap profiles of the measured phase")
 	fs.StringVar(&p.dir, "pprof-dir", ".", "directory for the profiles (<scenario>-cpu.pprof, <scenario>-heap.pprof)")
 	fs.IntVar(&p.seconds, "pprof-seconds", 10, "length of the CPU profile, from the start of the measured phase")
+	fs.IntVar(&p.trace, "pprof-trace", 0, "also take an execution trace of this many seconds from the start of the phase (go tool trace -pprof=sched)")
 }
 
 func (p *profiler) on() bool { return p.url != "" }
 
-// cpu starts a CPU profile in the background; done waits for it.
+// cpu starts a CPU profile (and, when asked, an execution trace) in the
+// background; done waits for them.
 func (p *profiler) cpu(name string) {
 	if !p.on() {
 		return
@@ -45,6 +48,15 @@ func (p *profiler) cpu(name string) {
 		defer cancel()
 		p.fetch(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", p.seconds), name+"-cpu.pprof")
 	}()
+	if p.trace > 0 {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(p.trace+30)*time.Second)
+			defer cancel()
+			p.fetch(ctx, fmt.Sprintf("/debug/pprof/trace?seconds=%d", p.trace), name+"-trace.out")
+		}()
+	}
 }
 
 // heap takes a heap profile now (in-use and allocated since the start).

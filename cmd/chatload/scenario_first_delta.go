@@ -42,6 +42,8 @@ func runFirstDelta(ctx context.Context, e *env, args []string) (*result, error) 
 	model := simModel(*tokens, 0, *ttft)
 	total := *warmup + *n
 	viaChatd := make([]time.Duration, total)
+	starts := make([]time.Time, total)
+	contents := make([]string, total)
 	direct := make([]time.Duration, total)
 	var (
 		next     atomic.Int64
@@ -84,7 +86,7 @@ func runFirstDelta(ctx context.Context, e *env, args []string) (*result, error) 
 				if !t.check.ok() {
 					report("post %d: %s", i, t.check.problem())
 				}
-				viaChatd[i] = t.first
+				viaChatd[i], starts[i], contents[i] = t.first, t.start, content
 				return nil
 			}
 			directOnce := func() error {
@@ -120,6 +122,11 @@ func runFirstDelta(ctx context.Context, e *env, args []string) (*result, error) 
 	res.add("chatd - direct, p90", msSigned(diff(.9)))
 	res.judge("chatd - direct, p99", msSigned(diff(.99)), "<= 3 ms", diff(.99) <= 3*time.Millisecond)
 	res.add("chatd - direct, max", msSigned(c.max()-d.max()))
+	if e.sim != nil {
+		before, after := splitAtUpstream(e.sim.Requests(), starts[*warmup:], contents[*warmup:], viaChatd[*warmup:], *ttft)
+		res.add("chatd: POST -> upstream request at llmsim", before.quantiles())
+		res.add("chatd: upstream first token -> first delta at the client", after.quantiles())
+	}
 	res.judge("replies whole and in order", fmt.Sprintf("%d of %d", int64(total)-failures.Load(), total),
 		"all", failures.Load() == 0)
 	res.note("GoModel (a Go LLM gateway that stores nothing) adds ~1.1 ms p50 on the reference 2-core machine")
@@ -128,4 +135,31 @@ func runFirstDelta(ctx context.Context, e *env, args []string) (*result, error) 
 	}
 	res.lossFailures = int(failures.Load())
 	return res, nil
+}
+
+// splitAtUpstream divides each chatd post's time to first delta at the
+// moment the in-process llmsim received chatd's request (matched by the
+// post's content): the part before is chatd's (and the network's) work
+// before calling upstream, the part after, less llmsim's time to first
+// token, is the relay of the first token.
+func splitAtUpstream(reqs []llmsim.Request, starts []time.Time, contents []string, firsts []time.Duration,
+	ttft time.Duration) (before, after dist) {
+	received := make(map[string]time.Time, len(reqs))
+	for _, r := range reqs {
+		if r.Header.Get("User-Agent") != "chatd" || len(r.Messages) == 0 {
+			continue
+		}
+		received[r.Messages[len(r.Messages)-1].Content] = r.Received
+	}
+	var b, a []time.Duration
+	for i, c := range contents {
+		at, ok := received[c]
+		if !ok || starts[i].IsZero() {
+			continue
+		}
+		pre := at.Sub(starts[i])
+		b = append(b, pre)
+		a = append(a, firsts[i]-pre-ttft)
+	}
+	return newDist(b), newDist(a)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,7 @@ func runStreams(ctx context.Context, e *env, args []string) (*result, error) {
 	e.common.prof.cpu(e.label("streams"))
 	selfStart, wallStart := selfCPU(), time.Now()
 	firsts := make([]time.Duration, *n)
+	spans := make([][2]time.Time, *n)
 	gaps := make([][]time.Duration, *n)
 	var (
 		failures atomic.Int64
@@ -106,7 +108,7 @@ func runStreams(ctx context.Context, e *env, args []string) (*result, error) {
 		case !t.check.ok():
 			report("stream %d: %s", i, t.check.problem())
 		}
-		firsts[i], gaps[i] = t.first, t.gaps
+		firsts[i], gaps[i], spans[i] = t.first, t.gaps, t.span
 		return nil
 	})
 	selfEnd, wall := selfCPU(), time.Since(wallStart)
@@ -129,6 +131,7 @@ func runStreams(ctx context.Context, e *env, args []string) (*result, error) {
 		res.add("chatd - direct gap, p50 / p99 / max", fmt.Sprintf("%s / %s / %s",
 			msSigned(g.q(.5)-directGaps.q(.5)), msSigned(g.q(.99)-directGaps.q(.99)), msSigned(g.max()-directGaps.max())))
 	}
+	res.add("peak replies streaming at once (client-observed)", fmt.Sprintf("%d of %d", peakOverlap(spans), *n))
 	res.add("phase wall time", wall.Round(time.Millisecond).String())
 	chatdSampler.report(res, "chatd")
 	simSampler.report(res, "llmsim")
@@ -166,6 +169,33 @@ func runAll(ctx context.Context, n int, delay func(int) time.Duration, fn func(c
 	}
 	wg.Wait()
 	return first
+}
+
+// peakOverlap is the largest number of intervals open at one instant.
+func peakOverlap(spans [][2]time.Time) int {
+	type edge struct {
+		at   time.Time
+		open int
+	}
+	edges := make([]edge, 0, 2*len(spans))
+	for _, s := range spans {
+		if s[0].IsZero() {
+			continue
+		}
+		edges = append(edges, edge{s[0], 1}, edge{s[1], -1})
+	}
+	slices.SortFunc(edges, func(a, b edge) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return a.open - b.open // close before open at the same instant
+	})
+	cur, peak := 0, 0
+	for _, e := range edges {
+		cur += e.open
+		peak = max(peak, cur)
+	}
+	return peak
 }
 
 func flatten(all [][]time.Duration) []time.Duration {

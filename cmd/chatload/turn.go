@@ -10,7 +10,9 @@ import (
 
 // turn is one posted message answered over SSE, as the client saw it.
 type turn struct {
+	start time.Time       // POST sent
 	first time.Duration   // POST sent -> first message.delta
+	span  [2]time.Time    // first and last delta
 	gaps  []time.Duration // between deltas
 	check *replyCheck
 }
@@ -23,6 +25,7 @@ func sseTurn(ctx context.Context, a *api, token, sessionID, content, model, expe
 	t := turn{check: newReplyCheck(expected)}
 	body := messageBody(content, model)
 	start := time.Now()
+	t.start = start
 	resp, err := a.postSSE(ctx, token, sessionID, body)
 	if err != nil {
 		return t, err
@@ -44,7 +47,9 @@ func sseTurn(ctx context.Context, a *api, token, sessionID, content, model, expe
 			switch {
 			case f.typ == typeDelta:
 				now := time.Now()
+				t.span[1] = now
 				if t.check.deltas == 0 {
+					t.span[0] = now
 					t.first = now.Sub(start)
 					if replyID == "" {
 						replyID = string(f.messageID)
