@@ -25,7 +25,7 @@ func main() {
 }
 
 func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cfg, rest, err := bootstrap.Load(args, getenv, stderr)
+	cfg, rest, err := bootstrap.Load(args, getenv)
 	if errors.Is(err, bootstrap.ErrHelp) {
 		fmt.Fprint(stdout, usage+bootstrap.Usage())
 		return 0

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +29,7 @@ func startChatd(t *testing.T) (chatdURL, simURL string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
-	cfg, _, err := bootstrap.Load(nil, func(string) string { return "" }, io.Discard)
+	cfg, _, err := bootstrap.Load(nil, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func newRig(tb testing.TB) *rig {
 	}
 	tb.Cleanup(sim.Close)
 
-	cfg, _, err := bootstrap.Load(nil, func(string) string { return "" }, io.Discard)
+	cfg, _, err := bootstrap.Load(nil, func(string) string { return "" })
 	if err != nil {
 		tb.Fatalf("default config: %v", err)
 	}

@@ -32,7 +32,7 @@ func TestServeChatdWithPprof(t *testing.T) {
 	if os.Getenv("CHATD_BENCH_SERVE") != "1" {
 		t.Skip("set CHATD_BENCH_SERVE=1 to serve chatd with pprof (scripts/bench.sh does, with BENCH_PROFILE=1)")
 	}
-	cfg, _, err := bootstrap.Load(nil, os.Getenv, os.Stderr)
+	cfg, _, err := bootstrap.Load(nil, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

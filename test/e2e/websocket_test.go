@@ -406,7 +406,7 @@ func TestWebSocketHandshake(t *testing.T) {
 			return allowed
 		}
 		return ""
-	}, nil)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

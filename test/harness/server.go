@@ -49,7 +49,7 @@ func ForEachDialect(t *testing.T, fn func(t *testing.T, d Dialect)) {
 // DefaultConfig is a test configuration: port 0, generous limits.
 func DefaultConfig(t testing.TB, d Dialect) bootstrap.Config {
 	t.Helper()
-	cfg, _, err := bootstrap.Load(nil, func(string) string { return "" }, nil)
+	cfg, _, err := bootstrap.Load(nil, func(string) string { return "" })
 	if err != nil {
 		t.Fatalf("default config: %v", err)
 	}

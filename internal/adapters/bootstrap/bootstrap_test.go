@@ -2,7 +2,6 @@ package bootstrap
 
 import (
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -22,7 +21,7 @@ func (e env) get(k string) string { return e[k] }
 
 func load(t *testing.T, args []string, e env) Config {
 	t.Helper()
-	cfg, _, err := Load(args, e.get, io.Discard)
+	cfg, _, err := Load(args, e.get)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -59,7 +58,7 @@ func TestGraphIsComplete(t *testing.T) {
 }
 
 func TestLoadDefaults(t *testing.T) {
-	cfg, rest, err := Load(nil, env{}.get, io.Discard)
+	cfg, rest, err := Load(nil, env{}.get)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +106,7 @@ func TestLoadDefaults(t *testing.T) {
 
 func TestLoadFlagWinsOverEnvironment(t *testing.T) {
 	e := env{"CHAT_HTTP_ADDR": "0.0.0.0:9000", "CHAT_LOG_LEVEL": "debug", "CHAT_SHUTDOWN_TIMEOUT": "30s"}
-	cfg, rest, err := Load([]string{"--chat-http-addr", "127.0.0.1:7000", "-chat-shutdown-timeout=2s", "serve", "--chat-log-level=warn"}, e.get, io.Discard)
+	cfg, rest, err := Load([]string{"--chat-http-addr", "127.0.0.1:7000", "-chat-shutdown-timeout=2s", "serve", "--chat-log-level=warn"}, e.get)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,16 +120,16 @@ func TestLoadFlagWinsOverEnvironment(t *testing.T) {
 		t.Fatalf("arguments left %q", rest)
 	}
 	// A flag given empty still wins, and is validated.
-	if _, _, err := Load([]string{"--chat-http-addr="}, e.get, io.Discard); err == nil || !strings.Contains(err.Error(), "CHAT_HTTP_ADDR") {
+	if _, _, err := Load([]string{"--chat-http-addr="}, e.get); err == nil || !strings.Contains(err.Error(), "CHAT_HTTP_ADDR") {
 		t.Fatalf("an empty flag: %v", err)
 	}
 }
 
 func TestLoadCommandLineErrors(t *testing.T) {
-	if _, _, err := Load([]string{"--help"}, env{}.get, io.Discard); !errors.Is(err, ErrHelp) {
+	if _, _, err := Load([]string{"--help"}, env{}.get); !errors.Is(err, ErrHelp) {
 		t.Fatalf("--help: %v", err)
 	}
-	if _, _, err := Load([]string{"--no-such-flag"}, env{}.get, io.Discard); err == nil {
+	if _, _, err := Load([]string{"--no-such-flag"}, env{}.get); err == nil {
 		t.Fatal("an unknown flag was accepted")
 	}
 }
@@ -164,7 +163,7 @@ func TestLoadSecretsFromFiles(t *testing.T) {
 	}
 	// An unreadable file is a configuration error that names the variable
 	// but not the secret.
-	_, _, err := Load(nil, env{"CHAT_JWT_SECRET_FILE": filepath.Join(dir, "missing")}.get, io.Discard)
+	_, _, err := Load(nil, env{"CHAT_JWT_SECRET_FILE": filepath.Join(dir, "missing")}.get)
 	if err == nil || !strings.Contains(err.Error(), "CHAT_JWT_SECRET_FILE") {
 		t.Fatalf("missing secret file: %v", err)
 	}
@@ -187,7 +186,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 		"CHAT_MAX_BODY_BYTES":             "0",
 		"CHAT_SHUTDOWN_TIMEOUT":           "15",
 	}
-	_, _, err := Load(nil, bad.get, io.Discard)
+	_, _, err := Load(nil, bad.get)
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
@@ -207,7 +206,7 @@ func TestCORSOrigins(t *testing.T) {
 		t.Fatalf("origins %q", cfg.CORSOrigins)
 	}
 	for _, v := range []string{"*", "https://a.example.com,*", "app.example.com", "https://app.example.com/", "https://app.example.com/path", "https://"} {
-		_, _, err := Load(nil, env{"CHAT_CORS_ORIGINS": v}.get, io.Discard)
+		_, _, err := Load(nil, env{"CHAT_CORS_ORIGINS": v}.get)
 		if err == nil || !strings.Contains(err.Error(), "CHAT_CORS_ORIGINS") {
 			t.Errorf("origins %q accepted: %v", v, err)
 		}

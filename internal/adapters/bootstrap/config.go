@@ -68,7 +68,7 @@ var ErrHelp = flag.ErrHelp
 // Load reads every setting from the environment and the command line (a flag
 // wins over its variable), validates them all, and reports every bad value at
 // once. It returns the arguments left after the flags.
-func Load(args []string, getenv func(string) string, _ io.Writer) (Config, []string, error) {
+func Load(args []string, getenv func(string) string) (Config, []string, error) {
 	fs := flag.NewFlagSet("chatd", flag.ContinueOnError)
 	// The caller prints the error once; the flag package would print it too.
 	fs.SetOutput(io.Discard)
