@@ -167,6 +167,7 @@ func (h *messageRoutes) answerReplay(c *gin.Context, sse, wait bool, res app.Sen
 		startSSE(c)
 		_ = writeSSE(c, domain.SessionEvent{Type: domain.FinalEventOf(reply.Status), SessionID: reply.SessionID,
 			Message: &reply})
+		c.Writer.Flush()
 		return nil
 	case wait:
 		return h.answerFinished(c, res, reply)

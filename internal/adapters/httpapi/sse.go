@@ -53,7 +53,13 @@ func streamTurn(c *gin.Context, drain <-chan struct{}, sub ports.Subscription, r
 				return
 			}
 			if res.endsWith(e) {
+				c.Writer.Flush()
 				return
+			}
+			// Events already waiting go out with this one: one flush (and
+			// one write to the socket) for a burst instead of one each.
+			if len(sub.Events()) == 0 {
+				c.Writer.Flush()
 			}
 		case <-heartbeat.C:
 			if _, err := c.Writer.WriteString(": keep-alive\n\n"); err != nil {
@@ -80,16 +86,14 @@ func startSSE(c *gin.Context) {
 	c.Writer.Flush()
 }
 
+// writeSSE writes one event; the caller flushes.
 func writeSSE(c *gin.Context, e domain.SessionEvent) error {
 	b, err := wire.EncodeEvent(e)
 	if err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintf(c.Writer, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Type, b); err != nil {
-		return err
-	}
-	c.Writer.Flush()
-	return nil
+	_, err = fmt.Fprintf(c.Writer, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Type, b)
+	return err
 }
 
 func writeSSEError(c *gin.Context, code, detail string) {
