@@ -28,11 +28,11 @@ func TestNonParticipantSeesTheSameNotFoundAsAMissingSession(t *testing.T) {
 			return err
 		},
 		"list-messages": func(c app.Caller, id string) error {
-			_, _, err := e.list.Handle(e.ctx, c, id, ports.OrderAsc, ports.Page{Number: 1, Size: 10})
+			_, _, err := e.list.Handle(e.ctx, c, id, ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 1, Size: 10}})
 			return err
 		},
 		"update-session": func(c app.Caller, id string) error {
-			_, err := e.update.Handle(e.ctx, c, id, domain.SessionPatch{Title: ptr("x")})
+			_, err := e.update.Handle(e.ctx, c, id, app.UpdateSessionCmd{Patch: domain.SessionPatch{Title: ptr("x")}})
 			return err
 		},
 		"delete-session": func(c app.Caller, id string) error { return e.remove.Handle(e.ctx, c, id) },
@@ -121,9 +121,9 @@ func TestViewerReadsButCannotPost(t *testing.T) {
 		t.Fatalf("a refused post spent rate budget: %+v", limited)
 	}
 
-	msgs, total, err := e.list.Handle(e.ctx, viewer, s.ID(), ports.OrderAsc, ports.Page{Number: 1, Size: 10})
+	msgs, total, err := e.list.Handle(e.ctx, viewer, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 1, Size: 10}})
 	must(t, err)
-	if total != 1 || len(msgs) != 1 || msgs[0].Content() != "hello viewers" {
+	if total != 1 || len(msgs) != 1 || msgs[0].Message.Content() != "hello viewers" {
 		t.Fatalf("viewer lists %d of %d messages", len(msgs), total)
 	}
 	if _, err := e.parts.List(e.ctx, viewer, s.ID()); err != nil {
@@ -144,7 +144,7 @@ func TestMemberPostsButCannotManage(t *testing.T) {
 
 	e.post(s, member, "members may post")
 
-	_, err := e.update.Handle(e.ctx, member, s.ID(), domain.SessionPatch{Title: ptr("mine now")})
+	_, err := e.update.Handle(e.ctx, member, s.ID(), app.UpdateSessionCmd{Patch: domain.SessionPatch{Title: ptr("mine now")}})
 	wantErr(t, err, domain.ErrForbidden, "owner-only")
 	err = e.remove.Handle(e.ctx, member, s.ID())
 	wantErr(t, err, domain.ErrForbidden, "owner-only")

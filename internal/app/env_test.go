@@ -37,9 +37,10 @@ type env struct {
 
 	access   *app.Access
 	gen      *app.Generator
-	replies  *app.Replies
 	send     *app.SendMessage
 	process  *app.ProcessLLM
+	regen    *app.Regenerate
+	delete   *app.DeleteMessage
 	cancel   *app.CancelGeneration
 	create   *app.CreateSession
 	update   *app.UpdateSession
@@ -95,13 +96,14 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	log := slog.New(slog.NewTextHandler(newTestLog(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	e.access = app.NewAccess(e.sessions)
-	e.gen = app.NewGenerator(e.model, e.messages, e.sessions, e.bus, e.clock, log, e.cfg)
-	e.replies = app.NewReplies(e.gen, e.limiter, store.Stats(), e.bus, e.ids, e.clock, e.cfg)
-	e.send = app.NewSendMessage(e.access, e.messages, store.Idempotency(), e.replies, e.ids, e.clock, e.limits)
-	e.process = app.NewProcessLLM(e.access, e.messages, e.replies, e.ids, e.clock, e.limits)
+	e.gen = app.NewGenerator(e.model, e.messages, e.sessions, e.bus, e.limiter, store.Stats(), e.ids, e.clock, log, e.cfg)
+	e.send = app.NewSendMessage(e.access, e.messages, store.Idempotency(), e.gen, e.bus, e.ids, e.clock, e.limits)
+	e.process = app.NewProcessLLM(e.access, e.messages, e.gen, e.ids, e.clock, e.limits)
+	e.regen = app.NewRegenerate(e.access, e.messages, e.gen)
+	e.delete = app.NewDeleteMessage(e.access, e.messages, e.bus, e.gen, e.clock)
 	e.cancel = app.NewCancelGeneration(e.access, e.messages, e.gen, e.bus, e.clock)
 	e.create = app.NewCreateSession(e.sessions, e.ids, e.clock)
-	e.update = app.NewUpdateSession(e.access, e.sessions, e.bus, e.clock)
+	e.update = app.NewUpdateSession(e.access, e.sessions, e.messages, e.bus, e.clock)
 	e.remove = app.NewDeleteSession(e.access, e.sessions, e.bus, e.gen)
 	e.list = app.NewListMessages(e.access, e.messages)
 	e.parts = app.NewParticipants(e.access, e.sessions, e.users, e.bus, e.clock)

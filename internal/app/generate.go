@@ -10,8 +10,8 @@ import (
 	"github.com/chatd/chatd/internal/ports"
 )
 
-// historyOverhead covers messages in the window that are not sent (the
-// placeholder itself, failed replies), so the budget is still met.
+// historyOverhead covers messages on the path that are not sent (failed
+// replies without text), so the budget is still met.
 const historyOverhead = 8
 
 const defaultContextMessages = 50
@@ -58,7 +58,8 @@ func (g *Generator) generate(r *run) domain.MessageSnapshot {
 	return g.finish(r, start, ttft, completion, err)
 }
 
-// stream builds the prompt from stored history and calls the model.
+// stream builds the prompt from the reply's ancestors, the branch it
+// answers, and calls the model: messages of other branches never reach it.
 func (g *Generator) stream(r *run, onDelta func(ports.Delta) error) (ports.Completion, error) {
 	limit := g.cfg.DefaultContextMessages
 	if limit <= 0 {
@@ -67,11 +68,15 @@ func (g *Generator) stream(r *run, onDelta func(ports.Delta) error) (ports.Compl
 	if s := r.job.settings.MaxContextMessages; s != nil {
 		limit = *s
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, saveTimeout)
-	history, err := g.messages.Recent(ctx, r.job.reply.SessionID(), limit+historyOverhead)
-	cancel()
-	if err != nil {
-		return ports.Completion{}, err
+	var history []*domain.ChatMessage
+	if parent := r.job.reply.ParentID(); parent != nil {
+		ctx, cancel := context.WithTimeout(r.ctx, saveTimeout)
+		var err error
+		history, err = g.messages.Ancestors(ctx, *parent, limit+historyOverhead)
+		cancel()
+		if err != nil {
+			return ports.Completion{}, err
+		}
 	}
 	prompt := buildPrompt(r.job.settings, history, limit)
 	req := completionRequest(r.job.provider, r.job.model, r.job.settings, prompt, g.cfg.MaxTokensCeiling)
@@ -97,13 +102,13 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 	}
 
 	cause := context.Cause(r.ctx)
-	if errors.Is(cause, errSessionDeleted) {
+	if deleted(cause) {
 		return r.reply.Snapshot() // nothing left to store or tell
 	}
 	// The end is decided on a copy: until it is published, snapshots must
 	// still show the run as it streamed, in step with the events.
 	r.mu.Lock()
-	reply := domain.RehydrateMessage(r.reply.Snapshot())
+	reply := r.reply.Clone()
 	r.mu.Unlock()
 	switch {
 	case err == nil:
@@ -129,14 +134,23 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 	r.saveMu.Unlock()
 
 	g.inSession(final.SessionID, func() {
-		g.events.Publish(domain.SessionEvent{
-			Type: domain.FinalEventOf(final.Status), SessionID: final.SessionID, Message: &final,
-		})
+		// A delete that came while the end was being stored has already
+		// been announced: the end of a deleted message is not news.
+		if !deleted(context.Cause(r.ctx)) {
+			g.events.Publish(domain.SessionEvent{
+				Type: domain.FinalEventOf(final.Status), SessionID: final.SessionID, Message: &final,
+			})
+		}
 		g.forget(final.ID)
 	})
 	g.log.Info("reply ended", "message_id", final.ID, "session_id", final.SessionID, "status", final.Status,
 		"chars", len(final.Content), "duration_ms", result.ResponseTime.Milliseconds())
 	return final
+}
+
+// deleted tells whether a run was stopped because its message or session is gone.
+func deleted(cause error) bool {
+	return errors.Is(cause, errSessionDeleted) || errors.Is(cause, errMessageDeleted)
 }
 
 // saveEnd stores the reply's end, retrying briefly: the database may be

@@ -17,17 +17,21 @@ var (
 	errCancelledByUser = errors.New("cancelled by a participant")
 	errShutdown        = errors.New("server shutting down")
 	errSessionDeleted  = errors.New("session deleted")
+	errMessageDeleted  = errors.New("message deleted")
 )
 
-// Generator owns every running generation for the life of the process,
-// independent of the requests that started them: it starts them, flushes
-// their text to storage, cancels them, and on shutdown lets them finish
-// within the timeout before storing the rest as interrupted.
+// Generator owns every reply for the life of the process, independent of
+// the requests that asked for them: it admits them (limits and slots),
+// starts them, flushes their text to storage, cancels them, and on shutdown
+// lets them finish within the timeout before storing the rest as interrupted.
 type Generator struct {
 	model    ports.ChatModel
 	messages ports.MessageRepository
 	sessions ports.SessionRepository
 	events   ports.SessionEvents
+	limiter  ports.RateLimiter
+	usage    ports.UsageReader
+	ids      ports.IDs
 	clock    ports.Clock
 	log      *slog.Logger
 	cfg      GenerationConfig
@@ -49,14 +53,16 @@ type Generator struct {
 
 // NewGenerator builds the generator; Start and Stop are its lifecycle.
 func NewGenerator(model ports.ChatModel, messages ports.MessageRepository, sessions ports.SessionRepository,
-	events ports.SessionEvents, clock ports.Clock, log *slog.Logger, cfg GenerationConfig,
+	events ports.SessionEvents,
+	limiter ports.RateLimiter, usage ports.UsageReader, ids ports.IDs, clock ports.Clock, log *slog.Logger,
+	cfg GenerationConfig,
 ) *Generator {
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = time.Second
 	}
 	root, cancel := context.WithCancelCause(context.Background())
 	return &Generator{
-		model: model, messages: messages, sessions: sessions, events: events, clock: clock,
+		model: model, messages: messages, sessions: sessions, events: events, limiter: limiter, usage: usage, ids: ids, clock: clock,
 		log: log.With("component", "generator"), cfg: cfg,
 		runs: map[string]*run{}, perUser: map[string]int{},
 		root: root, cancelRoot: cancel,
@@ -184,6 +190,22 @@ func (g *Generator) cancelSession(sessionID string) {
 			r.cancel(errSessionDeleted)
 		}
 	}
+}
+
+// dropDeleted stops the replies among deleted messages and announces the
+// delete, under the session's lock: a reply that had not published its end
+// yet never will, so subscribers see nothing of a message after its delete.
+func (g *Generator) dropDeleted(sessionID string, deleted domain.DeletedMessages) {
+	g.inSession(sessionID, func() {
+		g.mu.Lock()
+		for _, id := range deleted.DeletedIDs {
+			if r := g.runs[id]; r != nil {
+				r.cancel(errMessageDeleted)
+			}
+		}
+		g.mu.Unlock()
+		g.events.Publish(domain.SessionEvent{Type: domain.EventMessageDeleted, SessionID: sessionID, Deleted: &deleted})
+	})
 }
 
 // forget drops a run from the map; once it has published its end, a

@@ -7,8 +7,8 @@ import (
 	"github.com/chatd/chatd/internal/ports"
 )
 
-// ProcessLLMCmd asks for a new reply from the session's history; Prompt,
-// when given, is stored first as a user message.
+// ProcessLLMCmd asks for a reply that continues the session's current
+// branch; Prompt, when given, is first stored there as a user message.
 type ProcessLLMCmd struct {
 	SessionID string
 	Prompt    *string
@@ -17,24 +17,26 @@ type ProcessLLMCmd struct {
 	Settings  *domain.Settings // replaces the session's settings for this reply only
 }
 
-// ProcessLLM starts a reply without a new post (regenerate, continue).
+// ProcessLLM continues the current branch with a new reply, after an
+// optional prompt. (To answer an earlier turn again, see Regenerate.)
 type ProcessLLM struct {
 	access   *Access
 	messages ports.MessageRepository
-	replies  *Replies
+	gen      *Generator
 	ids      ports.IDs
 	clock    ports.Clock
 	limits   Limits
 }
 
 // NewProcessLLM builds the use case.
-func NewProcessLLM(access *Access, messages ports.MessageRepository, replies *Replies, ids ports.IDs, clock ports.Clock,
+func NewProcessLLM(access *Access, messages ports.MessageRepository, gen *Generator, ids ports.IDs, clock ports.Clock,
 	limits Limits,
 ) *ProcessLLM {
-	return &ProcessLLM{access: access, messages: messages, replies: replies, ids: ids, clock: clock, limits: limits}
+	return &ProcessLLM{access: access, messages: messages, gen: gen, ids: ids, clock: clock, limits: limits}
 }
 
-// Handle stores the prompt (if any) and the placeholder, then starts the reply.
+// Handle stores the prompt (if any) and the placeholder after the current
+// message, then starts the reply.
 func (h *ProcessLLM) Handle(ctx context.Context, caller Caller, cmd ProcessLLMCmd) (*domain.ChatMessage, error) {
 	session, p, err := h.access.Session(ctx, caller, cmd.SessionID)
 	if err != nil {
@@ -43,45 +45,45 @@ func (h *ProcessLLM) Handle(ctx context.Context, caller Caller, cmd ProcessLLMCm
 	if err := p.MayPost(); err != nil {
 		return nil, err
 	}
-	target := targetOf(session, cmd.Provider, cmd.Model)
-	if cmd.Settings != nil {
-		if err := cmd.Settings.Validate(); err != nil {
-			return nil, err
-		}
-		target.settings = *cmd.Settings
-	}
-	parentID, err := lastMessageID(ctx, h.messages, cmd.SessionID)
+	target, err := overrideTarget(session, cmd.Provider, cmd.Model, cmd.Settings)
 	if err != nil {
 		return nil, err
 	}
 	var prompt *domain.ChatMessage
 	if cmd.Prompt != nil {
-		prompt, err = domain.NewPostedMessage(h.ids.NewID(), cmd.SessionID, caller.UserID, parentID, domain.RoleUser,
+		prompt, err = domain.NewPostedMessage(h.ids.NewID(), cmd.SessionID, caller.UserID, nil, domain.RoleUser,
 			*cmd.Prompt, h.limits.MaxMessageChars, session, h.clock.Now())
 		if err != nil {
 			return nil, err
 		}
-		id := prompt.ID()
-		parentID = &id
 	}
-	release, err := h.replies.admit(ctx, caller)
+	pending, err := h.gen.admit(ctx, caller, session, target)
 	if err != nil {
 		return nil, err
 	}
-	reply, err := h.replies.placeholder(session, caller, parentID, target)
-	if err != nil {
-		release()
-		return nil, err
-	}
-	turn := ports.NewTurn{Message: prompt, Reply: reply}
-	if prompt == nil {
-		turn = ports.NewTurn{Message: reply}
-	}
+	turn := ports.NewTurn{Message: prompt, Reply: pending.Placeholder(), Placement: domain.FollowCurrent()}
 	if err := h.messages.CreateTurn(ctx, turn); err != nil {
-		release()
+		pending.Abandon()
 		return nil, err
 	}
-	view := domain.RehydrateMessage(reply.Snapshot())
-	h.replies.start(session, target, release, prompt, reply)
+	view := pending.Placeholder().Clone()
+	if prompt != nil {
+		pending.Start(prompt)
+	} else {
+		pending.Start()
+	}
 	return view, nil
+}
+
+// overrideTarget applies a request's provider, model and settings to the
+// session's own.
+func overrideTarget(s *domain.ChatSession, provider *domain.Provider, model *string, settings *domain.Settings) (replyTarget, error) {
+	target := targetOf(s, provider, model)
+	if settings != nil {
+		if err := settings.Validate(); err != nil {
+			return replyTarget{}, err
+		}
+		target.settings = *settings
+	}
+	return target, nil
 }

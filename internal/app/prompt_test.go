@@ -29,7 +29,8 @@ func (e *env) seed(s *domain.ChatSession, u app.Caller, role domain.MessageRole,
 	must(e.t, err)
 	snap := m.Snapshot()
 	snap.Role, snap.Status, snap.Content = role, status, content
-	must(e.t, e.store.PutMessage(domain.RehydrateMessage(snap)))
+	// Stored as a turn, so it follows the session's current message as a post does.
+	must(e.t, e.messages.CreateTurn(e.ctx, ports.NewTurn{Message: domain.RehydrateMessage(snap)}))
 }
 
 // generate runs one reply with process-llm and returns what the model got.

@@ -11,9 +11,13 @@ import (
 	"github.com/chatd/chatd/internal/ports"
 )
 
-// SendMessageCmd posts a message, optionally asking for a reply.
+// SendMessageCmd posts a message, optionally asking for a reply. Placement
+// says where it goes: after the session's current message, or under a
+// parent the client named ("edit and resend" names the edited message's
+// parent, which starts a new branch).
 type SendMessageCmd struct {
 	SessionID      string
+	Placement      domain.Placement
 	Content        string
 	Role           domain.MessageRole
 	ProcessLLM     bool
@@ -36,7 +40,8 @@ type SendMessage struct {
 	access      *Access
 	messages    ports.MessageRepository
 	idempotency ports.IdempotencyRepository
-	replies     *Replies
+	gen         *Generator
+	events      ports.SessionEvents
 	ids         ports.IDs
 	clock       ports.Clock
 	limits      Limits
@@ -44,10 +49,10 @@ type SendMessage struct {
 
 // NewSendMessage builds the use case.
 func NewSendMessage(access *Access, messages ports.MessageRepository, idempotency ports.IdempotencyRepository,
-	replies *Replies, ids ports.IDs, clock ports.Clock, limits Limits,
+	gen *Generator, events ports.SessionEvents, ids ports.IDs, clock ports.Clock, limits Limits,
 ) *SendMessage {
-	return &SendMessage{access: access, messages: messages, idempotency: idempotency, replies: replies, ids: ids,
-		clock: clock, limits: limits}
+	return &SendMessage{access: access, messages: messages, idempotency: idempotency, gen: gen, events: events,
+		ids: ids, clock: clock, limits: limits}
 }
 
 // Handle stores the message, or answers what an earlier identical keyed post created.
@@ -67,27 +72,19 @@ func (h *SendMessage) Handle(ctx context.Context, caller Caller, cmd SendMessage
 			return res, err
 		}
 	}
-	parentID, err := lastMessageID(ctx, h.messages, cmd.SessionID)
-	if err != nil {
-		return SendResult{}, err
-	}
-	msg, err := domain.NewPostedMessage(h.ids.NewID(), cmd.SessionID, caller.UserID, parentID, cmd.Role,
+	// The parent is known only inside the transaction that stores the turn.
+	msg, err := domain.NewPostedMessage(h.ids.NewID(), cmd.SessionID, caller.UserID, nil, cmd.Role,
 		cmd.Content, h.limits.MaxMessageChars, session, h.clock.Now())
 	if err != nil {
 		return SendResult{}, err
 	}
-	turn := ports.NewTurn{Message: msg}
-	target := targetOf(session, cmd.Provider, cmd.Model)
-	release := func() {}
+	turn := ports.NewTurn{Message: msg, Placement: cmd.Placement}
+	var pending *PendingReply
 	if cmd.ProcessLLM {
-		if release, err = h.replies.admit(ctx, caller); err != nil {
+		if pending, err = h.gen.admit(ctx, caller, session, targetOf(session, cmd.Provider, cmd.Model)); err != nil {
 			return SendResult{}, err
 		}
-		msgID := msg.ID()
-		if turn.Reply, err = h.replies.placeholder(session, caller, &msgID, target); err != nil {
-			release()
-			return SendResult{}, err
-		}
+		turn.Reply = pending.Placeholder()
 	}
 	if cmd.IdempotencyKey != "" {
 		turn.Idempotency = &domain.IdempotencyRecord{
@@ -100,7 +97,9 @@ func (h *SendMessage) Handle(ctx context.Context, caller Caller, cmd SendMessage
 		}
 	}
 	if err := h.messages.CreateTurn(ctx, turn); err != nil {
-		release()
+		if pending != nil {
+			pending.Abandon()
+		}
 		if de, ok := domain.AsError(err); ok && de.Code == "idempotency-key-exists" {
 			// A concurrent retry won the race: answer what it created.
 			res, _, rerr := h.replay(ctx, caller, cmd)
@@ -109,24 +108,14 @@ func (h *SendMessage) Handle(ctx context.Context, caller Caller, cmd SendMessage
 		return SendResult{}, err
 	}
 	res := SendResult{Message: msg}
-	if turn.Reply == nil {
-		h.replies.announce(msg)
+	if pending == nil {
+		h.events.Publish(domain.MessageEvent(domain.EventMessageCreated, msg))
 		return res, nil
 	}
 	// The run owns the placeholder from now on; answer a copy.
-	res.Reply = domain.RehydrateMessage(turn.Reply.Snapshot())
-	h.replies.start(session, target, release, msg, turn.Reply)
+	res.Reply = pending.Placeholder().Clone()
+	pending.Start(msg)
 	return res, nil
-}
-
-// lastMessageID is the id of the session's newest message: what a new one follows.
-func lastMessageID(ctx context.Context, messages ports.MessageRepository, sessionID string) (*string, error) {
-	last, err := messages.Recent(ctx, sessionID, 1)
-	if err != nil || len(last) == 0 {
-		return nil, err
-	}
-	id := last[0].ID()
-	return &id, nil
 }
 
 // replay answers the messages a keyed post created, if the key was used.
@@ -158,6 +147,14 @@ func requestHash(cmd SendMessageCmd) string {
 	h := sha256.New()
 	field := func(s string) { fmt.Fprintf(h, "%d:%s;", len(s), s) }
 	field(cmd.SessionID)
+	switch {
+	case !cmd.Placement.Explicit():
+		field("current")
+	case cmd.Placement.ParentID() == nil:
+		field("root")
+	default:
+		field(*cmd.Placement.ParentID())
+	}
 	field(string(cmd.Role))
 	field(cmd.Content)
 	field(strconv.FormatBool(cmd.ProcessLLM))

@@ -48,7 +48,7 @@ func TestUpdateSessionAppliesAllOrNothing(t *testing.T) {
 	s := e.session(owner, "old")
 	e.clock.Advance(time.Minute)
 
-	updated, err := e.update.Handle(e.ctx, owner, s.ID(), domain.SessionPatch{Title: ptr("new"), IsActive: ptr(false)})
+	updated, err := e.update.Handle(e.ctx, owner, s.ID(), app.UpdateSessionCmd{Patch: domain.SessionPatch{Title: ptr("new"), IsActive: ptr(false)}})
 	must(t, err)
 	if updated.Title() != "new" || updated.IsActive() || !updated.UpdatedAt().Equal(e.clock.Now().Truncate(time.Millisecond)) {
 		t.Fatalf("updated %+v", updated.Snapshot())
@@ -59,9 +59,9 @@ func TestUpdateSessionAppliesAllOrNothing(t *testing.T) {
 	}
 
 	// A valid title with invalid settings changes neither.
-	_, err = e.update.Handle(e.ctx, owner, s.ID(), domain.SessionPatch{
+	_, err = e.update.Handle(e.ctx, owner, s.ID(), app.UpdateSessionCmd{Patch: domain.SessionPatch{
 		Title: ptr("newer"), Settings: &domain.Settings{MaxTokens: ptr(0)},
-	})
+	}})
 	wantErr(t, err, domain.ErrInvalid, "invalid-settings")
 	got, err := e.sessions.Get(e.ctx, s.ID())
 	must(t, err)
@@ -148,24 +148,24 @@ func TestListMessagesPages(t *testing.T) {
 	for _, c := range []string{"a", "b", "c", "d", "e"} {
 		e.post(s, owner, c) // same instant: ids order them
 	}
-	content := func(ms []*domain.ChatMessage) string {
+	content := func(ms []app.ListedMessage) string {
 		out := ""
 		for _, m := range ms {
-			out += m.Content()
+			out += m.Message.Content()
 		}
 		return out
 	}
-	page, total, err := e.list.Handle(e.ctx, owner, s.ID(), ports.OrderAsc, ports.Page{Number: 2, Size: 2})
+	page, total, err := e.list.Handle(e.ctx, owner, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 2, Size: 2}})
 	must(t, err)
 	if total != 5 || content(page) != "cd" {
 		t.Fatalf("asc page 2: %q of %d", content(page), total)
 	}
-	page, _, err = e.list.Handle(e.ctx, owner, s.ID(), ports.OrderDesc, ports.Page{Number: 1, Size: 2})
+	page, _, err = e.list.Handle(e.ctx, owner, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderDesc, Page: ports.Page{Number: 1, Size: 2}})
 	must(t, err)
 	if content(page) != "ed" {
 		t.Fatalf("desc page 1: %q", content(page))
 	}
-	page, _, err = e.list.Handle(e.ctx, owner, s.ID(), ports.OrderAsc, ports.Page{Number: 4, Size: 2})
+	page, _, err = e.list.Handle(e.ctx, owner, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 4, Size: 2}})
 	must(t, err)
 	if len(page) != 0 {
 		t.Fatalf("past the end: %q", content(page))

@@ -174,7 +174,7 @@ func TestOwnersTitleWinsOverTheNamer(t *testing.T) {
 	e.model.OnComplete(complete)
 	e.ask(s, owner, "q")
 	<-called
-	_, err := e.update.Handle(e.ctx, owner, s.ID(), domain.SessionPatch{Title: ptr("Mine")})
+	_, err := e.update.Handle(e.ctx, owner, s.ID(), app.UpdateSessionCmd{Patch: domain.SessionPatch{Title: ptr("Mine")}})
 	must(t, err)
 	events := len(e.bus.Published(s.ID()))
 	release <- title("The Namer's")

@@ -10,6 +10,7 @@ const (
 	EventMessageFailed    EventType = "message.failed"
 	EventMessageCancelled EventType = "message.cancelled"
 	EventMessageUpdated   EventType = "message.updated"
+	EventMessageDeleted   EventType = "message.deleted"
 	EventSessionUpdated   EventType = "session.updated"
 	EventSessionDeleted   EventType = "session.deleted"
 	EventTyping           EventType = "typing"
@@ -64,6 +65,14 @@ type SessionEvent struct {
 	Typing    *TypingSignal
 	Presence  *PresenceSignal
 	Removed   *RemovedParticipant
+	Deleted   *DeletedMessages
+}
+
+// DeletedMessages is message.deleted's payload: the message a client deleted
+// and every message that went with it (itself included).
+type DeletedMessages struct {
+	MessageID  string
+	DeletedIDs []string
 }
 
 // RemovedParticipant names a user who lost access to a session.

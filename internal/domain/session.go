@@ -22,6 +22,9 @@ type ChatSession struct {
 	updatedAt     time.Time
 	messageCount  int
 	lastMessageAt *time.Time
+	// currentMessageID is the newest message of the branch on screen; the
+	// repository moves it in the transaction that changes the tree.
+	currentMessageID *string
 }
 
 // NewSessionParams are what a caller chooses when creating a session.
@@ -66,6 +69,7 @@ type SessionSnapshot struct {
 	CreatedAt, UpdatedAt      time.Time
 	MessageCount              int
 	LastMessageAt             *time.Time
+	CurrentMessageID          *string
 }
 
 // RehydrateSession rebuilds a stored session without validation; storage only.
@@ -73,7 +77,7 @@ func RehydrateSession(s SessionSnapshot) *ChatSession {
 	return &ChatSession{
 		id: s.ID, ownerID: s.OwnerID, title: s.Title, provider: s.Provider, model: s.Model,
 		settings: s.Settings, isActive: s.IsActive, createdAt: s.CreatedAt, updatedAt: s.UpdatedAt,
-		messageCount: s.MessageCount, lastMessageAt: s.LastMessageAt,
+		messageCount: s.MessageCount, lastMessageAt: s.LastMessageAt, currentMessageID: s.CurrentMessageID,
 	}
 }
 
@@ -82,7 +86,7 @@ func (s *ChatSession) Snapshot() SessionSnapshot {
 	return SessionSnapshot{
 		ID: s.id, OwnerID: s.ownerID, Title: s.title, Model: s.model, Provider: s.provider,
 		Settings: s.settings, IsActive: s.isActive, CreatedAt: s.createdAt, UpdatedAt: s.updatedAt,
-		MessageCount: s.messageCount, LastMessageAt: s.lastMessageAt,
+		MessageCount: s.messageCount, LastMessageAt: s.lastMessageAt, CurrentMessageID: s.currentMessageID,
 	}
 }
 
@@ -93,6 +97,11 @@ type SessionPatch struct {
 	Model    *string
 	Settings *Settings
 	IsActive *bool
+}
+
+// IsEmpty tells whether the patch changes nothing.
+func (p SessionPatch) IsEmpty() bool {
+	return p.Title == nil && p.Provider == nil && p.Model == nil && p.Settings == nil && p.IsActive == nil
 }
 
 // Apply changes the session as the patch says, all or nothing.
@@ -154,3 +163,4 @@ func (s *ChatSession) CreatedAt() time.Time      { return s.createdAt }
 func (s *ChatSession) UpdatedAt() time.Time      { return s.updatedAt }
 func (s *ChatSession) MessageCount() int         { return s.messageCount }
 func (s *ChatSession) LastMessageAt() *time.Time { return s.lastMessageAt }
+func (s *ChatSession) CurrentMessageID() *string { return s.currentMessageID }

@@ -61,25 +61,57 @@ const (
 	OrderDesc Order = "desc"
 )
 
-// NewTurn is what one post stores atomically: the posted message, the reply
-// placeholder when a reply was asked for, and the idempotency record when the
-// client sent a key.
+// NewTurn is what one post stores atomically: the posted message and the
+// reply placeholder (either may be absent, not both), and the idempotency
+// record when the client sent a key. Placement says where the turn attaches;
+// the reply follows the posted message.
 type NewTurn struct {
 	Message     *domain.ChatMessage
 	Reply       *domain.ChatMessage
 	Idempotency *domain.IdempotencyRecord
+	Placement   domain.Placement
 }
 
-// MessageRepository stores messages.
+// MessageQuery selects a page of a session's messages.
+type MessageQuery struct {
+	Branch domain.Branch
+	Order  Order
+	Page   Page
+}
+
+// DeletedSubtree is what a delete removed and where it left the session.
+type DeletedSubtree struct {
+	IDs     []string // the deleted message first, then the rest
+	Session *domain.ChatSession
+}
+
+// MessageRepository stores messages and the tree they form.
 type MessageRepository interface {
-	// CreateTurn stores the turn in one transaction and bumps the session's
-	// message count and last activity. An idempotency key already used fails
-	// with a Conflict whose code is "idempotency-key-exists".
+	// CreateTurn stores the turn in one transaction: it reads the session's
+	// current message under the session's lock, attaches the turn as its
+	// Placement says (a parent of another session is Invalid "parent_id"),
+	// moves the session's current message to the turn's last message and
+	// bumps its message count and last activity. An idempotency key already
+	// used fails with a Conflict whose code is "idempotency-key-exists".
 	CreateTurn(ctx context.Context, t NewTurn) error
 	Get(ctx context.Context, id string) (*domain.ChatMessage, error)
-	List(ctx context.Context, sessionID string, order Order, p Page) ([]*domain.ChatMessage, int, error)
-	// Recent returns up to limit newest messages of the session, oldest first.
-	Recent(ctx context.Context, sessionID string, limit int) ([]*domain.ChatMessage, error)
+	// List pages through the session's current branch (root first) or all
+	// its messages (time order) and counts what the query selects.
+	List(ctx context.Context, sessionID string, q MessageQuery) ([]*domain.ChatMessage, int, error)
+	// Ancestors returns the path from a first message down to messageID
+	// (included), at most limit messages of its end when limit > 0; one query.
+	Ancestors(ctx context.Context, messageID string, limit int) ([]*domain.ChatMessage, error)
+	// SiblingIDs returns, for each message given, the ids of every message
+	// with the same parent in its session, oldest first, itself included.
+	SiblingIDs(ctx context.Context, sessionID string, of []*domain.ChatMessage) (map[string][]string, error)
+	// SwitchBranch moves the session's current message to the newest leaf
+	// under messageID (at each step the newest child). A message of another
+	// session is Invalid "current_message_id".
+	SwitchBranch(ctx context.Context, sessionID, messageID string, now time.Time) (*domain.ChatSession, error)
+	// DeleteSubtree removes the message and everything under it in one
+	// transaction; a current branch that ran through it moves to the newest
+	// leaf under its parent.
+	DeleteSubtree(ctx context.Context, messageID string, now time.Time) (DeletedSubtree, error)
 	// Update loads the message, lets fn change it, and stores the result in one transaction.
 	Update(ctx context.Context, id string, fn func(*domain.ChatMessage) error) (*domain.ChatMessage, error)
 	// Save stores the message's current state (generation progress and end).

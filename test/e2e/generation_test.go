@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -92,8 +94,21 @@ func genMessages(t testing.TB, c *harness.Client, sid string) []map[string]any {
 	items, _ := body["messages"].([]any)
 	out := make([]map[string]any, 0, len(items))
 	for _, it := range items {
-		out = append(out, it.(map[string]any))
+		out = append(out, withoutSiblings(t, it.(map[string]any)))
 	}
+	return out
+}
+
+// withoutSiblings checks that a listed message names itself among its
+// siblings and returns it as other answers show it, without sibling_ids.
+func withoutSiblings(t testing.TB, m map[string]any) map[string]any {
+	t.Helper()
+	sibs, _ := m["sibling_ids"].([]any)
+	if !slices.Contains(sibs, m["id"]) {
+		t.Fatalf("listed message %v: sibling_ids %v do not hold itself", m["id"], m["sibling_ids"])
+	}
+	out := maps.Clone(m)
+	delete(out, "sibling_ids")
 	return out
 }
 

@@ -205,7 +205,7 @@ func TestSessions(t *testing.T) {
 			want := map[string]any{
 				"id": id, "user_id": owner.UserID, "title": "Trip planning", "llm_provider": "LOCAL",
 				"llm_model": "llama3.2", "settings": e2eNormal(t, settings), "is_active": true,
-				"message_count": float64(0), "last_message_at": nil,
+				"message_count": float64(0), "last_message_at": nil, "current_message_id": nil,
 				"created_at": s["created_at"], "updated_at": s["updated_at"],
 			}
 			if !reflect.DeepEqual(s, want) {

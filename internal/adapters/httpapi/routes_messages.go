@@ -14,24 +14,30 @@ import (
 )
 
 type messageRoutes struct {
-	list     *app.ListMessages
-	send     *app.SendMessage
-	update   *app.UpdateMessage
-	events   ports.SessionEvents
-	messages ports.MessageRepository
-	state    *serverState
+	list       *app.ListMessages
+	send       *app.SendMessage
+	update     *app.UpdateMessage
+	remove     *app.DeleteMessage
+	regenerate *app.Regenerate
+	events     ports.SessionEvents
+	messages   ports.MessageRepository
+	state      *serverState
 }
 
 func newMessageRoutes(list *app.ListMessages, send *app.SendMessage, update *app.UpdateMessage,
-	events ports.SessionEvents, messages ports.MessageRepository, state *serverState,
+	remove *app.DeleteMessage, regenerate *app.Regenerate, events ports.SessionEvents, messages ports.MessageRepository,
+	state *serverState,
 ) *messageRoutes {
-	return &messageRoutes{list: list, send: send, update: update, events: events, messages: messages, state: state}
+	return &messageRoutes{list: list, send: send, update: update, remove: remove, regenerate: regenerate,
+		events: events, messages: messages, state: state}
 }
 
 func (h *messageRoutes) Mount(g RouteGroups) {
 	g.Authed.GET("/chat/sessions/:session_id/messages", handle(h.getList))
 	g.Authed.POST("/chat/sessions/:session_id/messages", handle(h.post))
 	g.Authed.PUT("/chat/messages/:message_id", handle(h.put))
+	g.Authed.DELETE("/chat/messages/:message_id", handle(h.delete))
+	g.Authed.POST("/chat/messages/:message_id/regenerate", handle(h.postRegenerate))
 }
 
 func (h *messageRoutes) getList(c *gin.Context) error {
@@ -43,20 +49,27 @@ func (h *messageRoutes) getList(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	order := ports.OrderAsc
+	q := ports.MessageQuery{Branch: domain.BranchCurrent, Order: ports.OrderAsc, Page: page}
 	if raw, ok := c.GetQuery("order"); ok {
 		if raw != string(ports.OrderAsc) && raw != string(ports.OrderDesc) {
 			return badQuery("order", "must be asc or desc")
 		}
-		order = ports.Order(raw)
+		q.Order = ports.Order(raw)
 	}
-	msgs, total, err := h.list.Handle(c.Request.Context(), callerOf(c), sessionID, order, page)
+	if raw, ok := c.GetQuery("branch"); ok {
+		if q.Branch, err = domain.ParseBranch(raw); err != nil {
+			return badQuery("branch", "must be current or all")
+		}
+	}
+	msgs, total, err := h.list.Handle(c.Request.Context(), callerOf(c), sessionID, q)
 	if err != nil {
 		return err
 	}
 	body := messageListResponse{Messages: make([]wire.Message, 0, len(msgs)), pagination: pageOf(page, total)}
 	for _, m := range msgs {
-		body.Messages = append(body.Messages, wire.FromMessage(m))
+		listed := wire.FromMessage(m.Message)
+		listed.SiblingIDs = m.SiblingIDs
+		body.Messages = append(body.Messages, listed)
 	}
 	c.JSON(http.StatusOK, body)
 	return nil
@@ -74,8 +87,11 @@ func (h *messageRoutes) post(c *gin.Context) error {
 	if req.Content == nil {
 		return missingField("content")
 	}
-	cmd := app.SendMessageCmd{SessionID: sessionID, Content: *req.Content, ProcessLLM: true, Model: req.LLMModel,
-		IdempotencyKey: c.GetHeader("Idempotency-Key")}
+	cmd := app.SendMessageCmd{SessionID: sessionID, Placement: domain.FollowCurrent(), Content: *req.Content,
+		ProcessLLM: true, Model: req.LLMModel, IdempotencyKey: c.GetHeader("Idempotency-Key")}
+	if req.ParentID.Present {
+		cmd.Placement = domain.Under(req.ParentID.ID)
+	}
 	if req.Role != nil {
 		if cmd.Role, err = domain.ParsePostedRole(*req.Role); err != nil {
 			return err
@@ -122,7 +138,7 @@ func (h *messageRoutes) post(c *gin.Context) error {
 		streamTurn(c, h.state.drain, sub, view)
 		return nil
 	case sub != nil && res.Reply != nil:
-		return h.answerWhenDone(c, sub, res)
+		return h.answerWhenDone(c, sub, res.Reply.ID(), turnAnswer(res))
 	}
 	c.JSON(http.StatusCreated, sendMessageResponse{
 		UserMessage: wire.FromMessage(res.Message), AssistantMessage: wire.FromOptionalMessage(res.Reply),
@@ -130,30 +146,36 @@ func (h *messageRoutes) post(c *gin.Context) error {
 	return nil
 }
 
+// turnAnswer renders a post's answer around its finished reply.
+func turnAnswer(res app.SendResult) func(wire.Message) any {
+	return func(final wire.Message) any {
+		return sendMessageResponse{UserMessage: wire.FromMessage(res.Message), AssistantMessage: &final}
+	}
+}
+
 // answerWhenDone is ?wait=true: 200 with the finished reply; a failed reply
 // is the provider's failure (502) and an interrupted one the server's (503),
 // both already stored.
-func (h *messageRoutes) answerWhenDone(c *gin.Context, sub ports.Subscription, res app.SendResult) error {
-	reply, err := awaitReply(c, h.state.drain, sub, res.Reply.ID())
+func (h *messageRoutes) answerWhenDone(c *gin.Context, sub ports.Subscription, replyID string, render func(wire.Message) any) error {
+	reply, err := awaitReply(c, h.state.drain, sub, replyID)
 	if errors.Is(err, errStreamEnded) {
-		reply, err = h.pollReply(c, res.Reply.ID())
+		reply, err = h.pollReply(c, replyID)
 	}
 	if err != nil {
 		return err
 	}
-	return h.answerFinished(c, res, reply)
+	return answerFinished(c, reply, render)
 }
 
 // answerFinished is ?wait=true's answer for a reply that ended.
-func (h *messageRoutes) answerFinished(c *gin.Context, res app.SendResult, reply domain.MessageSnapshot) error {
+func answerFinished(c *gin.Context, reply domain.MessageSnapshot, render func(wire.Message) any) error {
 	switch reply.Status {
 	case domain.StatusFailed:
 		return &httpError{status: http.StatusBadGateway, code: "reply-failed", detail: derefOr(reply.ErrorMessage, "the model failed to answer")}
 	case domain.StatusInterrupted:
 		return domain.Unavailable("reply-interrupted", "the server stopped before the reply was finished; its text so far is stored", nil)
 	}
-	final := wire.FromMessageSnapshot(reply)
-	c.JSON(http.StatusOK, sendMessageResponse{UserMessage: wire.FromMessage(res.Message), AssistantMessage: &final})
+	c.JSON(http.StatusOK, render(wire.FromMessageSnapshot(reply)))
 	return nil
 }
 
@@ -170,7 +192,7 @@ func (h *messageRoutes) answerReplay(c *gin.Context, sse, wait bool, res app.Sen
 		c.Writer.Flush()
 		return nil
 	case wait:
-		return h.answerFinished(c, res, reply)
+		return answerFinished(c, reply, turnAnswer(res))
 	}
 	c.JSON(http.StatusCreated, sendMessageResponse{
 		UserMessage: wire.FromMessage(res.Message), AssistantMessage: wire.FromOptionalMessage(res.Reply),
@@ -221,5 +243,17 @@ func (h *messageRoutes) put(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, wire.FromMessage(m))
+	return nil
+}
+
+func (h *messageRoutes) delete(c *gin.Context) error {
+	messageID, err := pathID(c, "message_id")
+	if err != nil {
+		return err
+	}
+	if err := h.remove.Handle(c.Request.Context(), callerOf(c), messageID); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
 	return nil
 }

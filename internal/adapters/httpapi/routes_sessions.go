@@ -118,7 +118,8 @@ func (h *sessionRoutes) put(c *gin.Context) error {
 		s := req.Settings.ToDomain()
 		patch.Settings = &s
 	}
-	s, err := h.update.Handle(c.Request.Context(), callerOf(c), id, patch)
+	cmd := app.UpdateSessionCmd{Patch: patch, CurrentMessageID: req.CurrentMessageID}
+	s, err := h.update.Handle(c.Request.Context(), callerOf(c), id, cmd)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -28,50 +27,63 @@ type MessageRepo struct{ db *DB }
 // NewMessageRepo returns the message repository over db.
 func NewMessageRepo(db *DB) *MessageRepo { return &MessageRepo{db: db} }
 
-// CreateTurn stores the message, the reply and the idempotency record in one
-// transaction and bumps the session's count and last activity by what was
-// really inserted. Message inserts skip ids that already exist, so a turn
+// CreateTurn stores the turn in one transaction. It locks the session row,
+// reads its current message there (so concurrent posts form one chain, each
+// following the one committed before it), attaches the turn, inserts it,
+// and moves the session's current message, count and last activity by what
+// was really inserted. Message inserts skip ids that already exist, so a turn
 // stored twice (a retry after a lost answer) counts once; a reused
 // idempotency key fails as Conflict "idempotency-key-exists" and stores nothing.
 func (r *MessageRepo) CreateTurn(ctx context.Context, t ports.NewTurn) error {
-	if t.Message == nil {
+	turn := make([]*domain.ChatMessage, 0, 2)
+	for _, m := range []*domain.ChatMessage{t.Message, t.Reply} {
+		if m != nil {
+			turn = append(turn, m)
+		}
+	}
+	if len(turn) == 0 {
 		return errors.New("create turn: the turn has no message")
 	}
-	if t.Reply != nil && t.Reply.SessionID() != t.Message.SessionID() {
+	sessionID := turn[0].SessionID()
+	if turn[len(turn)-1].SessionID() != sessionID {
 		return errors.New("create turn: the reply belongs to another session")
 	}
-	if !isCanonicalID(t.Message.SessionID()) {
+	if !isCanonicalID(sessionID) {
 		return domain.NotFound("session")
-	}
-	var rows []*messageRow
-	for _, m := range []*domain.ChatMessage{t.Message, t.Reply} {
-		if m == nil {
-			continue
-		}
-		row, err := messageToRow(m)
-		if err != nil {
-			return wrap("create turn", err)
-		}
-		rows = append(rows, &row)
 	}
 	err := r.db.inWriteTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// Lock the session row first, as SessionRepo.Update does: taking it
 		// only at the final UPDATE, after the inserts' foreign-key checks
 		// took KEY SHARE on it, would be a lock upgrade that can deadlock
 		// with a concurrent session edit on PostgreSQL.
-		var sessionID string
-		err := r.db.forUpdate(tx.NewSelect().Model((*sessionRow)(nil)).Column("s.id").
-			Where("s.id = ?", rows[0].SessionID)).Scan(ctx, &sessionID)
+		var session sessionRow
+		err := r.db.forUpdate(tx.NewSelect().Model(&session).Column("s.id", "s.current_message_id").
+			Where("s.id = ?", sessionID)).Scan(ctx)
 		if errors.Is(err, sql.ErrNoRows) {
 			return domain.NotFound("session")
 		}
 		if err != nil {
 			return err
 		}
+		parentID := t.Placement.Resolve(session.CurrentMessageID)
+		if t.Placement.Explicit() && parentID != nil {
+			if err := checkInSession(ctx, tx, *parentID, sessionID, "parent_id"); err != nil {
+				return err
+			}
+		}
+		turn[0].AttachTo(parentID)
+		if len(turn) == 2 {
+			firstID := turn[0].ID()
+			turn[1].AttachTo(&firstID)
+		}
 		var added int64
 		var last time.Time
-		for _, row := range rows {
-			res, err := tx.NewInsert().Model(row).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+		for _, m := range turn {
+			row, err := messageToRow(m)
+			if err != nil {
+				return err
+			}
+			res, err := tx.NewInsert().Model(&row).On("CONFLICT (id) DO NOTHING").Exec(ctx)
 			if err != nil {
 				return err
 			}
@@ -100,6 +112,7 @@ func (r *MessageRepo) CreateTurn(ctx context.Context, t ports.NewTurn) error {
 		// several processes say.
 		_, err = tx.NewUpdate().Model((*sessionRow)(nil)).
 			Set("message_count = message_count + ?", added).
+			Set("current_message_id = ?", turn[len(turn)-1].ID()).
 			Set("last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ? THEN ? ELSE last_message_at END", last, last).
 			Set("updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at END", last, last).
 			Where("s.id = ?", sessionID).
@@ -129,20 +142,24 @@ func (r *MessageRepo) Get(ctx context.Context, id string) (*domain.ChatMessage, 
 	return m, wrap("get message", err)
 }
 
-// List pages through a session's messages by creation time (id breaks
-// ties, so pages never overlap) and counts them all.
-func (r *MessageRepo) List(ctx context.Context, sessionID string, order ports.Order, p ports.Page) ([]*domain.ChatMessage, int, error) {
+// List pages through the session's current branch (root first; desc:
+// current first) or all its messages by creation time (id breaks ties, so
+// pages never overlap), and counts what it selects.
+func (r *MessageRepo) List(ctx context.Context, sessionID string, q ports.MessageQuery) ([]*domain.ChatMessage, int, error) {
 	if !isCanonicalID(sessionID) {
 		return []*domain.ChatMessage{}, 0, nil
 	}
+	if q.Branch == domain.BranchCurrent {
+		return r.listBranch(ctx, sessionID, q)
+	}
 	dir := "ASC"
-	if order == ports.OrderDesc {
+	if q.Order == ports.OrderDesc {
 		dir = "DESC"
 	}
 	var rows []messageRow
-	q := r.db.read.NewSelect().Model(&rows).Where("m.session_id = ?", sessionID).
+	sel := r.db.read.NewSelect().Model(&rows).Where("m.session_id = ?", sessionID).
 		OrderExpr("m.created_at " + dir).OrderExpr("m.id " + dir)
-	total, err := paginate(q, p).ScanAndCount(ctx)
+	total, err := paginate(sel, q.Page).ScanAndCount(ctx)
 	if err != nil {
 		return nil, 0, wrap("list messages", err)
 	}
@@ -151,23 +168,6 @@ func (r *MessageRepo) List(ctx context.Context, sessionID string, order ports.Or
 		return nil, 0, wrap("list messages", err)
 	}
 	return out, int(total), nil
-}
-
-// Recent returns the newest limit messages, oldest first: the history a
-// generation sends upstream.
-func (r *MessageRepo) Recent(ctx context.Context, sessionID string, limit int) ([]*domain.ChatMessage, error) {
-	if limit <= 0 || !isCanonicalID(sessionID) {
-		return []*domain.ChatMessage{}, nil
-	}
-	var rows []messageRow
-	err := r.db.read.NewSelect().Model(&rows).Where("m.session_id = ?", sessionID).
-		OrderExpr("m.created_at DESC").OrderExpr("m.id DESC").Limit(int64(limit)).Scan(ctx)
-	if err != nil {
-		return nil, wrap("recent messages", err)
-	}
-	slices.Reverse(rows)
-	out, err := messagesToDomain(rows)
-	return out, wrap("recent messages", err)
 }
 
 // Update locks the message (FOR UPDATE on PostgreSQL), lets fn change it and

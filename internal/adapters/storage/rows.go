@@ -41,6 +41,9 @@ type sessionRow struct {
 	LastMessageAt *time.Time `bun:"last_message_at"`
 	CreatedAt     time.Time  `bun:"created_at"`
 	UpdatedAt     time.Time  `bun:"updated_at"`
+	// CurrentMessageID is written only by the tree's writes (posts,
+	// branch switches, deletes); a session update leaves it out.
+	CurrentMessageID *string `bun:"current_message_id"`
 }
 
 type participantRow struct {
@@ -156,6 +159,7 @@ func sessionToRow(s *domain.ChatSession) (sessionRow, error) {
 		ID: snap.ID, UserID: snap.OwnerID, Title: snap.Title, LLMProvider: string(snap.Provider),
 		LLMModel: snap.Model, Settings: settings, IsActive: snap.IsActive, MessageCount: snap.MessageCount,
 		LastMessageAt: dbTimePtr(snap.LastMessageAt), CreatedAt: dbTime(snap.CreatedAt), UpdatedAt: dbTime(snap.UpdatedAt),
+		CurrentMessageID: snap.CurrentMessageID,
 	}, nil
 }
 
@@ -167,7 +171,7 @@ func sessionToDomain(r sessionRow) (*domain.ChatSession, error) {
 	return domain.RehydrateSession(domain.SessionSnapshot{
 		ID: r.ID, OwnerID: r.UserID, Title: r.Title, Model: r.LLMModel, Provider: domain.Provider(r.LLMProvider),
 		Settings: settings, IsActive: r.IsActive, CreatedAt: domainTime(r.CreatedAt), UpdatedAt: domainTime(r.UpdatedAt),
-		MessageCount: r.MessageCount, LastMessageAt: domainTimePtr(r.LastMessageAt),
+		MessageCount: r.MessageCount, LastMessageAt: domainTimePtr(r.LastMessageAt), CurrentMessageID: r.CurrentMessageID,
 	}), nil
 }
 

@@ -40,6 +40,12 @@ type Snapshot struct {
 	Streaming []Message `json:"streaming"`
 }
 
+// Deleted is message.deleted's data.
+type Deleted struct {
+	MessageID  string   `json:"message_id"`
+	DeletedIDs []string `json:"deleted_ids"`
+}
+
 // ErrorData is error's data.
 type ErrorData struct {
 	Code   string `json:"code"`
@@ -60,6 +66,8 @@ func EventFrame(e domain.SessionEvent) Frame {
 		f.Data = Typing{UserID: e.Typing.UserID, IsTyping: e.Typing.IsTyping}
 	case e.Presence != nil:
 		f.Data = Presence{UserID: e.Presence.UserID, Online: e.Presence.Online}
+	case e.Deleted != nil:
+		f.Data = Deleted{MessageID: e.Deleted.MessageID, DeletedIDs: e.Deleted.DeletedIDs}
 	default:
 		f.Data = struct{}{}
 	}

@@ -61,6 +61,8 @@ type Session struct {
 	UpdatedAt     Timestamp  `json:"updated_at"`
 	MessageCount  int        `json:"message_count"`
 	LastMessageAt *Timestamp `json:"last_message_at"`
+	// CurrentMessageID is the newest message of the branch on screen.
+	CurrentMessageID *string `json:"current_message_id"`
 }
 
 // FromSession renders a session as clients see it.
@@ -71,7 +73,7 @@ func FromSessionSnapshot(s domain.SessionSnapshot) Session {
 	return Session{ID: s.ID, UserID: s.OwnerID, Title: s.Title, LLMProvider: string(s.Provider),
 		LLMModel: s.Model, Settings: FromSettings(s.Settings), IsActive: s.IsActive,
 		CreatedAt: Timestamp(s.CreatedAt), UpdatedAt: Timestamp(s.UpdatedAt), MessageCount: s.MessageCount,
-		LastMessageAt: optionalTimestamp(s.LastMessageAt)}
+		LastMessageAt: optionalTimestamp(s.LastMessageAt), CurrentMessageID: s.CurrentMessageID}
 }
 
 // Message is a chat message as clients see it.
@@ -92,6 +94,9 @@ type Message struct {
 	MessageMetadata map[string]any `json:"message_metadata"`
 	CreatedAt       Timestamp      `json:"created_at"`
 	UpdatedAt       Timestamp      `json:"updated_at"`
+	// SiblingIDs is set in message lists only: every message under the same
+	// parent, itself included, oldest first.
+	SiblingIDs []string `json:"sibling_ids,omitempty"`
 }
 
 // FromMessage renders a message as clients see it.

@@ -204,16 +204,16 @@ func TestCreateTurnIsAtomic(t *testing.T) {
 		t.Fatalf("turn of a missing session: %s", got)
 	}
 
-	// Recent: the newest N, oldest first.
+	// Turns follow the current message; Ancestors walks back, oldest first.
 	for range 3 {
 		f.clock.Advance(time.Second)
 		f.must(messages.CreateTurn(f.ctx, f.turn(s, owner, false)))
 	}
 	all := f.store.SessionMessages(s.ID())
-	recent, err := messages.Recent(f.ctx, s.ID(), 2)
+	recent, err := messages.Ancestors(f.ctx, all[4].ID(), 2)
 	f.must(err)
 	if len(recent) != 2 || recent[0].ID() != all[3].ID() || recent[1].ID() != all[4].ID() {
-		t.Fatal("Recent is not the newest two, oldest first")
+		t.Fatal("Ancestors is not the last two of the path, oldest first")
 	}
 
 	// Delete takes the messages and their idempotency records along.

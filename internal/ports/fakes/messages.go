@@ -23,26 +23,40 @@ type MessageRepo struct{ s *Store }
 // "idempotency-key-exists"; a missing session (or author) is
 // NotFound("session"), as the real adapter reports any broken reference.
 func (r *MessageRepo) CreateTurn(ctx context.Context, t ports.NewTurn) error {
-	if t.Message == nil {
+	turn := make([]*domain.ChatMessage, 0, 2)
+	for _, m := range []*domain.ChatMessage{t.Message, t.Reply} {
+		if m != nil {
+			turn = append(turn, m)
+		}
+	}
+	if len(turn) == 0 {
 		return errors.New("create turn: the turn has no message")
 	}
-	if t.Reply != nil && t.Reply.SessionID() != t.Message.SessionID() {
+	sessionID := turn[0].SessionID()
+	if turn[len(turn)-1].SessionID() != sessionID {
 		return errors.New("create turn: the reply belongs to another session")
 	}
 	if err := r.s.enter(ctx, "messages.CreateTurn"); err != nil {
 		return err
 	}
 	defer r.s.mu.Unlock()
-	sessionID := t.Message.SessionID()
 	session, ok := r.s.sessions[sessionID]
 	if !ok || !isCanonicalID(sessionID) {
 		return domain.NotFound("session")
 	}
-	var rows []domain.MessageSnapshot
-	for _, m := range []*domain.ChatMessage{t.Message, t.Reply} {
-		if m == nil {
-			continue
+	parentID := t.Placement.Resolve(clonePtr(session.CurrentMessageID))
+	if t.Placement.Explicit() && parentID != nil {
+		if p, ok := r.s.messages[*parentID]; !ok || p.SessionID != sessionID {
+			return domain.ForeignParent("parent_id")
 		}
+	}
+	turn[0].AttachTo(parentID)
+	if len(turn) == 2 {
+		firstID := turn[0].ID()
+		turn[1].AttachTo(&firstID)
+	}
+	var rows []domain.MessageSnapshot
+	for _, m := range turn {
 		row, err := storedMessage(m.Snapshot())
 		if err != nil {
 			return fmt.Errorf("create turn: %w", err)
@@ -91,6 +105,8 @@ func (r *MessageRepo) CreateTurn(ctx context.Context, t ports.NewTurn) error {
 	}
 	if len(added) > 0 {
 		session.MessageCount += len(added)
+		lastID := turn[len(turn)-1].ID()
+		session.CurrentMessageID = &lastID
 		if session.LastMessageAt == nil || session.LastMessageAt.Before(last) {
 			session.LastMessageAt = &last
 		}
@@ -115,39 +131,29 @@ func (r *MessageRepo) Get(ctx context.Context, id string) (*domain.ChatMessage, 
 	return messageOut(m), nil
 }
 
-// List pages through a session's messages by creation time, id breaking
-// ties, and counts them all.
-func (r *MessageRepo) List(ctx context.Context, sessionID string, order ports.Order, p ports.Page) ([]*domain.ChatMessage, int, error) {
+// List pages through the session's current branch or all its messages by
+// creation time, id breaking ties, and counts what it selects.
+func (r *MessageRepo) List(ctx context.Context, sessionID string, q ports.MessageQuery) ([]*domain.ChatMessage, int, error) {
 	if err := r.s.enter(ctx, "messages.List"); err != nil {
 		return nil, 0, err
 	}
 	defer r.s.mu.Unlock()
-	all := r.s.sortedMessagesLocked(sessionID)
-	if order == ports.OrderDesc {
+	var all []domain.MessageSnapshot
+	if q.Branch == domain.BranchCurrent {
+		if session, ok := r.s.sessions[sessionID]; ok && session.CurrentMessageID != nil {
+			all = r.s.pathLocked(*session.CurrentMessageID, 0)
+		}
+	} else {
+		all = r.s.sortedMessagesLocked(sessionID)
+	}
+	if q.Order == ports.OrderDesc {
 		slices.Reverse(all)
 	}
 	out := []*domain.ChatMessage{}
-	for _, m := range pageOf(all, p.Number, p.Size) {
+	for _, m := range pageOf(all, q.Page.Number, q.Page.Size) {
 		out = append(out, messageOut(m))
 	}
 	return out, len(all), nil
-}
-
-// Recent returns the newest limit messages of the session, oldest first.
-func (r *MessageRepo) Recent(ctx context.Context, sessionID string, limit int) ([]*domain.ChatMessage, error) {
-	if err := r.s.enter(ctx, "messages.Recent"); err != nil {
-		return nil, err
-	}
-	defer r.s.mu.Unlock()
-	out := []*domain.ChatMessage{}
-	if limit <= 0 {
-		return out, nil
-	}
-	all := r.s.sortedMessagesLocked(sessionID)
-	for _, m := range all[max(0, len(all)-limit):] {
-		out = append(out, messageOut(m))
-	}
-	return out, nil
 }
 
 // Update loads the message, lets fn change it and stores its mutable

@@ -122,6 +122,7 @@ func storedSession(s domain.SessionSnapshot) domain.SessionSnapshot {
 	s.Settings = cloneSettings(s.Settings)
 	s.CreatedAt, s.UpdatedAt = dbTime(s.CreatedAt), dbTime(s.UpdatedAt)
 	s.LastMessageAt = dbTimePtr(s.LastMessageAt)
+	s.CurrentMessageID = clonePtr(s.CurrentMessageID)
 	return s
 }
 

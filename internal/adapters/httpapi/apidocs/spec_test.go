@@ -73,6 +73,12 @@ var contractRoutes = []struct {
 	{"GET", "/api/v1/chat/stats", []int{200}},
 	{"GET", "/api/v1/chat/models", []int{200}},
 	{"GET", "/api/v1/chat/sessions/{session_id}/websocket", []int{101}},
+	{"DELETE", "/api/v1/chat/messages/{message_id}", []int{204}},
+	{"POST", "/api/v1/chat/messages/{message_id}/regenerate", []int{202, 200}},
+	{"GET", "/api/v1/chat/search", []int{200}},
+	{"GET", "/api/v1/chat/sessions/{session_id}/export", []int{200}},
+	{"GET", "/api/v1/chat/export", []int{200}},
+	{"POST", "/api/v1/chat/import", []int{201}},
 	{"GET", "/metrics", []int{200}},
 	{"GET", "/openapi.json", []int{200}},
 	{"GET", "/docs", []int{200}},
@@ -117,7 +123,8 @@ var publicOps = []string{
 	"getMetrics", "getOpenAPIDocument", "getSwaggerUI", "getRedoc", "getDocsAsset",
 }
 
-var tags = []string{"health", "auth", "sessions", "participants", "messages", "realtime", "stats", "models", "ops"}
+var tags = []string{"health", "auth", "sessions", "participants", "messages", "realtime", "stats", "models", "search",
+	"import-export", "ops"}
 
 func TestEveryOperationFollowsTheConventions(t *testing.T) {
 	doc := loadSpec(t)
@@ -240,6 +247,64 @@ func TestGenerationErrorsAreDocumented(t *testing.T) {
 	}
 }
 
+// Regenerating answers like a post: 202 in the background, 200 when waited
+// for or streamed, and the post's errors when the finished reply is not one.
+func TestRegenerateIsDocumentedLikeAPost(t *testing.T) {
+	doc := loadSpec(t)
+	o := doc.Paths.Value("/api/v1/chat/messages/{message_id}/regenerate").GetOperation("POST")
+	for _, c := range []int{202, 200, 403, 409, 502, 503} {
+		if o.Responses.Status(c) == nil {
+			t.Errorf("regenerate: needs a %d response", c)
+		}
+	}
+	if o.Responses.Status(200).Value.Content.Get("text/event-stream") == nil {
+		t.Error("regenerate: 200 must offer text/event-stream")
+	}
+	if p := o.Parameters.GetByInAndName("query", "wait"); p == nil || !p.Schema.Value.Type.Is("boolean") {
+		t.Error("regenerate: wait must be a boolean query parameter")
+	}
+	if o.RequestBody.Value.Required {
+		t.Error("regenerate: the body is optional")
+	}
+}
+
+// The query parameters of the tree, search, export and import routes.
+func TestNewQueryParametersAreDocumented(t *testing.T) {
+	doc := loadSpec(t)
+	param := func(method, path, in, name string) *openapi3.Parameter {
+		t.Helper()
+		p := doc.Paths.Value(path).GetOperation(method).Parameters.GetByInAndName(in, name)
+		if p == nil {
+			t.Errorf("%s %s: %s parameter %s missing", method, path, in, name)
+		}
+		return p
+	}
+	enumOf := func(p *openapi3.Parameter) []any {
+		if p == nil {
+			return nil
+		}
+		return p.Schema.Value.Enum
+	}
+	if p := param("GET", "/api/v1/chat/sessions/{session_id}/messages", "query", "branch"); p != nil &&
+		(!slices.Equal(enumOf(p), []any{"current", "all"}) || p.Schema.Value.Default != "current") {
+		t.Errorf("branch: enum %v default %v, want current|all defaulting to current", enumOf(p), p.Schema.Value.Default)
+	}
+	if p := param("GET", "/api/v1/chat/sessions/{session_id}/export", "query", "format"); p != nil &&
+		(!slices.Equal(enumOf(p), []any{"json", "markdown"}) || p.Schema.Value.Default != "json") {
+		t.Errorf("format: enum %v default %v, want json|markdown defaulting to json", enumOf(p), p.Schema.Value.Default)
+	}
+	if q := param("GET", "/api/v1/chat/search", "query", "q"); q != nil && (!q.Required || q.Schema.Value.MaxLength == nil || *q.Schema.Value.MaxLength != 200) {
+		t.Error("search: q must be required, at most 200 characters")
+	}
+	param("GET", "/api/v1/chat/search", "query", "session_id")
+	for _, name := range []string{"llm_provider", "llm_model"} {
+		if p := param("POST", "/api/v1/chat/import", "query", name); p != nil && !p.Required {
+			t.Errorf("import: %s must be required", name)
+		}
+	}
+	param("POST", "/api/v1/chat/import", "header", "Idempotency-Key")
+}
+
 // schemaCase validates a JSON value against a component schema.
 type schemaCase struct {
 	schema, name, value string
@@ -251,12 +316,24 @@ const (
 	ts   = `"2026-11-25T14:38:27.742Z"`
 	user = `{"id":` + uid + `,"email":"a@example.com","display_name":"A","role":"user","created_at":` + ts + `}`
 	sess = `{"id":` + uid + `,"user_id":` + uid + `,"title":"","llm_provider":"LOCAL","llm_model":"m","settings":{},` +
-		`"is_active":true,"created_at":` + ts + `,"updated_at":` + ts + `,"message_count":0,"last_message_at":null}`
+		`"is_active":true,"created_at":` + ts + `,"updated_at":` + ts + `,"message_count":0,"last_message_at":null,` +
+		`"current_message_id":null}`
 	msg = `{"id":` + uid + `,"session_id":` + uid + `,"user_id":` + uid + `,"parent_id":null,"role":"assistant",` +
 		`"content":"","llm_provider":"OPENROUTER","llm_model":"a/b","response_time_ms":null,"tokens_used":null,` +
 		`"error_message":null,"is_streaming":false,"status":"pending","message_metadata":{"any":{"thing":[1]}},` +
 		`"created_at":` + ts + `,"updated_at":` + ts + `}`
+	found   = `{"message":` + msg + `,"session_id":` + uid + `,"session_title":"T","snippet":"a match"}`
+	results = `{"results":[` + found + `],"page":1,"page_size":20,"total_count":1,"has_more":false}`
+	// exported is a chatd.v1 export of one session holding one message.
+	exported = `{"format":"chatd.v1","exported_at":` + ts + `,"sessions":[{"title":"T","llm_provider":"LOCAL",` +
+		`"llm_model":"m","settings":{},"created_at":` + ts + `,"current_message_id":` + uid + `,"messages":[` +
+		`{"id":` + uid + `,"parent_id":null,"role":"user","content":"hi","status":"completed",` +
+		`"llm_provider":"LOCAL","llm_model":"m","tokens_used":null,"message_metadata":{},"created_at":` + ts + `}]}]}`
+	imported = `{"sessions":[{"id":` + uid + `,"title":"T","message_count":2}],"skipped":[{"index":1,"reason":"r"}]}`
 )
+
+// listed is a message as lists show it, with its siblings.
+var listed = `{"sibling_ids":[` + uid + `],` + msg[1:]
 
 var schemaCases = []schemaCase{
 	{"User", "user", user, true},
@@ -294,6 +371,37 @@ var schemaCases = []schemaCase{
 	{"ModelList", "no context length", `{"models":[{"id":"llama3.2","name":"llama3.2"},{"id":"x","name":"x","context_length":null}]}`, true},
 	{"Health", "health", `{"status":"healthy","version":"1.2.3-rc.1"}`, true},
 	{"Ready", "not ready", `{"status":"not_ready"}`, true},
+	// The conversation tree, search, export and import.
+	{"ChatSession", "on a branch", strings.Replace(sess, `"current_message_id":null`, `"current_message_id":`+uid, 1), true},
+	{"ChatSession", "missing current_message_id", strings.Replace(sess, `,"current_message_id":null`, ``, 1), false},
+	{"ChatMessage", "listed", listed, true},
+	{"ChatMessage", "no siblings", strings.Replace(listed, `[`+uid+`]`, `[]`, 1), false},
+	{"ChatMessage", "sibling not a uuid", strings.Replace(listed, `[`+uid+`]`, `["x"]`, 1), false},
+	{"MessageList", "listed", `{"messages":[` + listed + `],"page":1,"page_size":20,"total_count":1,"has_more":false}`, true},
+	{"SendMessageRequest", "new root", `{"content":"hi","parent_id":null}`, true},
+	{"SendMessageRequest", "under a parent", `{"content":"hi","parent_id":` + uid + `}`, true},
+	{"SendMessageRequest", "parent not a uuid", `{"content":"hi","parent_id":"x"}`, false},
+	{"UpdateSessionRequest", "switch branch", `{"current_message_id":` + uid + `}`, true},
+	{"UpdateSessionRequest", "switch to nothing", `{"current_message_id":null}`, false},
+	{"RegenerateRequest", "empty", `{}`, true},
+	{"RegenerateRequest", "another model", `{"llm_provider":"OPENROUTER","llm_model":"a/b","settings":{"temperature":1}}`, true},
+	{"RegenerateRequest", "content smuggled", `{"content":"hi"}`, false},
+	{"RegenerateResponse", "reply", `{"assistant_message":` + msg + `}`, true},
+	{"RegenerateResponse", "no reply", `{"assistant_message":null}`, false},
+	{"SearchResultList", "one match", results, true},
+	{"SearchResultList", "snippet too long", strings.Replace(results, "a match", strings.Repeat("x", 201), 1), false},
+	{"SearchResultList", "missing session_title", strings.Replace(results, `"session_title":"T",`, ``, 1), false},
+	{"ChatdExport", "one session", exported, true},
+	{"ChatdExport", "nothing", `{"format":"chatd.v1","exported_at":` + ts + `,"sessions":[]}`, true},
+	{"ChatdExport", "another format", strings.Replace(exported, "chatd.v1", "chatd.v2", 1), false},
+	{"ChatdExport", "session id leaked", strings.Replace(exported, `{"title"`, `{"id":`+uid+`,"title"`, 1), false},
+	{"ChatdExport", "message without parent_id", strings.Replace(exported, `"parent_id":null,`, ``, 1), false},
+	{"ImportResult", "imported", imported, true},
+	{"ImportResult", "negative index", strings.Replace(imported, `"index":1`, `"index":-1`, 1), false},
+	{"ImportResult", "missing skipped", `{"sessions":[]}`, false},
+	{"MessageDeletedEvent", "deleted", `{"message_id":` + uid + `,"deleted_ids":[` + uid + `]}`, true},
+	{"MessageDeletedEvent", "nothing deleted", `{"message_id":` + uid + `,"deleted_ids":[]}`, false},
+	{"WebSocketFrame", "message.deleted", `{"type":"message.deleted","session_id":` + uid + `,"seq":3,"data":{"message_id":` + uid + `,"deleted_ids":[` + uid + `]}}`, true},
 }
 
 func TestSchemasHoldTheContract(t *testing.T) {
@@ -328,6 +436,7 @@ func TestResponsesValidateWithOpenAPI3Filter(t *testing.T) {
 		t.Fatalf("router: %v", err)
 	}
 	sid := strings.Trim(uid, `"`)
+	attachment := http.Header{"X-Request-Id": {"r"}, "Content-Disposition": {`attachment; filename="t.json"`}}
 	cases := []struct {
 		name, method, target string
 		status               int
@@ -348,6 +457,24 @@ func TestResponsesValidateWithOpenAPI3Filter(t *testing.T) {
 		{"sse", "POST", "/api/v1/chat/sessions/" + sid + "/messages", 200, "text/event-stream", "event: message.delta\ndata: {}\n\n", nil, true},
 		{"metrics", "GET", "/metrics", 200, "text/plain; version=0.0.4; charset=utf-8", "# HELP x\nx 1\n", nil, true},
 		{"websocket", "GET", "/api/v1/chat/sessions/" + sid + "/websocket", 101, "", "", nil, true},
+		{"all branches", "GET", "/api/v1/chat/sessions/" + sid + "/messages?branch=all", 200, "application/json",
+			`{"messages":[` + listed + `],"page":1,"page_size":20,"total_count":1,"has_more":false}`, nil, true},
+		{"message deleted", "DELETE", "/api/v1/chat/messages/" + sid, 204, "", "", nil, true},
+		{"regenerating", "POST", "/api/v1/chat/messages/" + sid + "/regenerate", 202, "application/json", `{"assistant_message":` + msg + `}`, nil, true},
+		{"regenerated", "POST", "/api/v1/chat/messages/" + sid + "/regenerate?wait=true", 200, "application/json", `{"assistant_message":` + msg + `}`, nil, true},
+		{"regenerate sse", "POST", "/api/v1/chat/messages/" + sid + "/regenerate", 200, "text/event-stream", "event: message.created\ndata: {}\n\n", nil, true},
+		{"regenerate failed", "POST", "/api/v1/chat/messages/" + sid + "/regenerate?wait=true", 502, "application/problem+json",
+			`{"type":"urn:chatd:problem:reply-failed","title":"Bad Gateway","status":502,"detail":"d"}`, nil, true},
+		{"regenerate still generating", "POST", "/api/v1/chat/messages/" + sid + "/regenerate", 409, "application/problem+json",
+			`{"type":"urn:chatd:problem:message-not-finished","title":"Conflict","status":409,"detail":"d"}`, nil, true},
+		{"search", "GET", "/api/v1/chat/search?q=hel", 200, "application/json", results, nil, true},
+		{"export", "GET", "/api/v1/chat/sessions/" + sid + "/export", 200, "application/json", exported, attachment, true},
+		{"export without a file name", "GET", "/api/v1/chat/sessions/" + sid + "/export", 200, "application/json", exported, nil, false},
+		{"export as markdown", "GET", "/api/v1/chat/sessions/" + sid + "/export?format=markdown", 200, "text/markdown; charset=utf-8", "# T\n", attachment, true},
+		{"export everything", "GET", "/api/v1/chat/export", 200, "application/json", exported, nil, true},
+		{"import", "POST", "/api/v1/chat/import?llm_provider=LOCAL&llm_model=m", 201, "application/json", imported, nil, true},
+		{"import too large", "POST", "/api/v1/chat/import?llm_provider=LOCAL&llm_model=m", 413, "application/problem+json",
+			`{"type":"urn:chatd:problem:body-too-large","title":"Request Entity Too Large","status":413,"detail":"d"}`, nil, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -88,7 +88,7 @@ var concurrencyTests = map[string]func(t *testing.T, f *fixture){
 						return err
 					}
 				}
-				if _, _, err := f.messages.List(f.ctx, s.ID(), ports.OrderDesc, ports.Page{Number: 1, Size: 5}); err != nil {
+				if _, _, err := f.messages.List(f.ctx, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderDesc, Page: ports.Page{Number: 1, Size: 5}}); err != nil {
 					return err
 				}
 			}

@@ -49,7 +49,7 @@ var messageTests = map[string]func(t *testing.T, f *fixture){
 		sess, err := f.sessions.Get(f.ctx, s.ID())
 		must(t, err)
 		equal(t, "message count", sess.MessageCount(), 2)
-		_, total, err := f.messages.List(f.ctx, s.ID(), ports.OrderAsc, ports.Page{Number: 1, Size: 10})
+		_, total, err := f.messages.List(f.ctx, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 1, Size: 10}})
 		must(t, err)
 		equal(t, "stored", total, 2)
 	},
@@ -103,7 +103,7 @@ var messageTests = map[string]func(t *testing.T, f *fixture){
 		}{{ports.OrderAsc, asc}, {ports.OrderDesc, desc}} {
 			var got []string
 			for page := 1; page <= 3; page++ {
-				ms, total, err := f.messages.List(f.ctx, s.ID(), c.order, ports.Page{Number: page, Size: 3})
+				ms, total, err := f.messages.List(f.ctx, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: c.order, Page: ports.Page{Number: page, Size: 3}})
 				must(t, err)
 				equal(t, "total", total, 8)
 				for _, m := range ms {
@@ -112,28 +112,6 @@ var messageTests = map[string]func(t *testing.T, f *fixture){
 			}
 			equal(t, "order "+string(c.order), got, c.want)
 		}
-	},
-	"recent returns the newest, oldest first": func(t *testing.T, f *fixture) {
-		owner := f.user(t, "owner@example.com")
-		s := f.session(t, owner, "chat")
-		var ids []string
-		for i := 0; i < 5; i++ {
-			m, r := f.post(t, s, owner, "turn", true)
-			ids = append(ids, m.ID(), r.ID())
-		}
-		got, err := f.messages.Recent(f.ctx, s.ID(), 3)
-		must(t, err)
-		var gotIDs []string
-		for _, m := range got {
-			gotIDs = append(gotIDs, m.ID())
-		}
-		equal(t, "recent 3", gotIDs, ids[len(ids)-3:])
-		all, err := f.messages.Recent(f.ctx, s.ID(), 100)
-		must(t, err)
-		equal(t, "recent all", len(all), 10)
-		none, err := f.messages.Recent(f.ctx, s.ID(), 0)
-		must(t, err)
-		equal(t, "recent 0", len(none), 0)
 	},
 	"save stores every mutable column": func(t *testing.T, f *fixture) {
 		owner := f.user(t, "owner@example.com")

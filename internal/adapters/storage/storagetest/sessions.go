@@ -146,7 +146,7 @@ var sessionTests = map[string]func(t *testing.T, f *fixture){
 		equal(t, "participants", len(ps), 0)
 		_, err = f.idem.Get(f.ctx, owner.ID(), "k1")
 		wantErr(t, err, domain.ErrNotFound, "idempotency-key-not-found")
-		list, total, err := f.messages.List(f.ctx, s.ID(), ports.OrderAsc, ports.Page{Number: 1, Size: 10})
+		list, total, err := f.messages.List(f.ctx, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 1, Size: 10}})
 		must(t, err)
 		equal(t, "messages left", total, 0)
 		equal(t, "messages listed", len(list), 0)

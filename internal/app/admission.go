@@ -1,0 +1,90 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/ports"
+)
+
+// Every reply starts the same way, whichever route asked for it (a post,
+// regenerate, process-llm): the Generator admits it before anything is
+// stored, the use case stores the placeholder with its turn, and the pending
+// reply is then started, or abandoned when the store failed.
+
+// replyTarget is which provider and model answer, after per-request overrides.
+type replyTarget struct {
+	provider domain.Provider
+	model    string
+	settings domain.Settings
+}
+
+func targetOf(s *domain.ChatSession, provider *domain.Provider, model *string) replyTarget {
+	t := replyTarget{provider: s.Provider(), model: s.Model(), settings: s.Settings()}
+	if provider != nil {
+		t.provider = *provider
+	}
+	if model != nil {
+		t.model = *model
+	}
+	return t
+}
+
+// PendingReply is a reply admitted but not started: it holds the caller's
+// generation slot and the placeholder to store. Exactly one of Start or
+// Abandon ends it.
+type PendingReply struct {
+	gen     *Generator
+	job     generationJob
+	release func()
+}
+
+// Placeholder is the pending assistant message to store with the turn.
+func (p *PendingReply) Placeholder() *domain.ChatMessage { return p.job.reply }
+
+// Start hands the stored placeholder to the Generator, which announces the
+// turn's other stored messages, then the placeholder, then its deltas.
+func (p *PendingReply) Start(stored ...*domain.ChatMessage) {
+	p.gen.start(p.job, p.release, append(stored, p.job.reply)...)
+}
+
+// Abandon frees the slot of a reply whose turn was not stored.
+func (p *PendingReply) Abandon() { p.release() }
+
+// admit checks the caller's daily token budget and generation rate, takes
+// a concurrency slot and builds the placeholder; a refusal happens before
+// anything is stored or sent upstream.
+func (g *Generator) admit(ctx context.Context, caller Caller, s *domain.ChatSession, t replyTarget) (*PendingReply, error) {
+	now := g.clock.Now().UTC()
+	if budget := g.cfg.DailyTokens; budget > 0 {
+		day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+		used, err := g.usage.TokensUsedSince(ctx, caller.UserID, day)
+		if err != nil {
+			return nil, err
+		}
+		if used >= budget {
+			return nil, domain.RateLimited("daily-token-budget-spent",
+				"you have used today's token budget; it renews at midnight UTC", day.Add(24*time.Hour).Sub(now))
+		}
+	}
+	// The slot first: a post refused for concurrency must not spend the rate.
+	release, err := g.reserve(caller.UserID)
+	if err != nil {
+		return nil, err
+	}
+	rate := ports.Rate{PerMinute: g.cfg.RateLimitPerMinute}
+	if ok, retry := g.limiter.Allow("llm:"+caller.UserID, rate, now); !ok {
+		release()
+		return nil, domain.RateLimited("generation-rate-limited",
+			"you are starting replies too fast; retry after the time in Retry-After", retry)
+	}
+	reply, err := domain.NewReplyPlaceholder(g.ids.NewID(), s.ID(), caller.UserID, nil, t.provider, t.model, now)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	job := generationJob{reply: reply, provider: t.provider, model: t.model, settings: t.settings,
+		nameAfter: s.Title() == ""}
+	return &PendingReply{gen: g, job: job, release: release}, nil
+}
