@@ -313,7 +313,11 @@ func (g *Generator) flushRun(r *run) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.FlushInterval)
 	defer cancel()
-	if err := g.messages.Save(ctx, domain.RehydrateMessage(snap)); err != nil {
+	err := g.messages.Save(ctx, domain.RehydrateMessage(snap))
+	switch {
+	case domain.IsKind(err, domain.ErrNotFound):
+		// Deleted with its session or its branch: nothing left to keep.
+	case err != nil:
 		g.log.Warn("flush reply progress", "message_id", snap.ID, "error", err)
 		r.markDirty()
 	}

@@ -617,6 +617,16 @@ func (rt *ReplyTracker) event(f Frame) error {
 		}
 	case "session.deleted":
 		rt.Deleted = true
+	case "message.deleted":
+		var d struct {
+			DeletedIDs []string `json:"deleted_ids"`
+		}
+		if err := json.Unmarshal(f.Data, &d); err != nil {
+			return fmt.Errorf("message.deleted data %.300s: %w", f.Data, err)
+		}
+		for _, id := range d.DeletedIDs {
+			delete(rt.Messages, id)
+		}
 	default:
 		return fmt.Errorf("unknown event type %q with a seq", f.Type)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -111,6 +112,9 @@ type sendResultView struct {
 
 // endsWith reports the event after which a turn's stream is complete.
 func (v sendResultView) endsWith(e domain.SessionEvent) bool {
+	if v.replyID != "" && e.Deleted != nil && slices.Contains(e.Deleted.DeletedIDs, v.replyID) {
+		return true // deleted before it finished: it never will
+	}
 	if e.Message == nil {
 		return false
 	}
@@ -133,6 +137,10 @@ func awaitReply(c *gin.Context, drain <-chan struct{}, sub ports.Subscription, r
 			}
 			if e.Message != nil && e.Message.ID == replyID && e.Message.Status.IsFinal() {
 				return *e.Message, nil
+			}
+			if e.Deleted != nil && slices.Contains(e.Deleted.DeletedIDs, replyID) {
+				return domain.MessageSnapshot{}, domain.Conflict("reply-deleted",
+					"the reply was deleted before it finished")
 			}
 		case <-drain:
 			return domain.MessageSnapshot{}, domain.Unavailable("server-restarting",
