@@ -25,6 +25,8 @@ var Module = fx.Module("app",
 		NewRegenerate,
 		NewDeleteMessage,
 		NewCancelGeneration,
+		NewImportSessions,
+		NewExportSessions,
 	),
 	// The Generator repairs replies a dead process left generating before the
 	// server listens, and on stop lets running replies finish before storage

@@ -56,6 +56,7 @@ type Config struct {
 	MaxConcurrentGenerations int
 	UserDailyTokens          int
 	MaxBodyBytes             int64
+	MaxImportBytes           int64
 	MaxMessageChars          int
 	ShutdownTimeout          time.Duration
 	DrainDelay               time.Duration

@@ -41,7 +41,7 @@ func splitConfig(c Config) moduleConfigs {
 		Auth:    auth.Config{Secret: []byte(c.JWTSecret), AccessTTL: c.AccessTokenTTL, RefreshTTL: c.RefreshTokenTTL},
 		HTTP: httpapi.Config{Addr: c.HTTPAddr, CORSOrigins: c.CORSOrigins, MaxBodyBytes: c.MaxBodyBytes,
 			RateLimitAPI: c.RateLimitAPI, RateLimitAuth: c.RateLimitAuth, Version: Version, DrainDelay: c.DrainDelay,
-			RequestTimeout: c.RequestTimeout, TrustedProxies: c.TrustedProxies},
+			RequestTimeout: c.RequestTimeout, TrustedProxies: c.TrustedProxies, MaxImportBytes: c.MaxImportBytes},
 		Limits: app.Limits{MaxMessageChars: c.MaxMessageChars},
 		Generation: app.GenerationConfig{
 			MaxConcurrentPerUser: c.MaxConcurrentGenerations, RateLimitPerMinute: c.RateLimitLLM,

@@ -92,6 +92,8 @@ var settings = []setting{
 		apply: func(c *Config, v string) error { return nonNegative(&c.UserDailyTokens, v) }},
 	{env: "CHAT_MAX_BODY_BYTES", def: "1048576", help: "largest request body in bytes; larger is 413",
 		apply: func(c *Config, v string) error { return positive64(&c.MaxBodyBytes, v) }},
+	{env: "CHAT_MAX_IMPORT_BYTES", def: "67108864", help: "largest import file (POST /chat/import) in bytes; larger is 413",
+		apply: func(c *Config, v string) error { return positive64(&c.MaxImportBytes, v) }},
 	{env: "CHAT_MAX_MESSAGE_CHARS", def: "32000", help: "longest message content in characters",
 		apply: func(c *Config, v string) error { return positive(&c.MaxMessageChars, v) }},
 	{env: "CHAT_DRAIN_DELAY", def: "1s", help: "on stop, how long /health/ready answers 503 before the listener closes (0s: none)",

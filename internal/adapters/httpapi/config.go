@@ -13,4 +13,5 @@ type Config struct {
 	DrainDelay     time.Duration // how long /health/ready answers 503 before the listener closes
 	RequestTimeout time.Duration // deadline of a request that is not a stream
 	TrustedProxies []string      // proxies whose X-Forwarded-For names the client (empty: none)
+	MaxImportBytes int64         // the import route's body limit, instead of MaxBodyBytes
 }

@@ -66,6 +66,10 @@ func securityHeaders() gin.HandlerFunc {
 // overflow into 413.
 func limitBody(limit int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if c.FullPath() == importRoute { // bounded by its own limit (routes_transfer.go)
+			c.Next()
+			return
+		}
 		if c.Request.ContentLength > limit {
 			writeProblem(c, newProblem(http.StatusRequestEntityTooLarge, "body-too-large",
 				"the request body exceeds the limit", nil))

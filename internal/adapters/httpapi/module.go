@@ -26,6 +26,7 @@ var Module = fx.Module("httpapi",
 		AsRoutes(newStatsRoutes),
 		AsRoutes(newDocsRoutes),
 		AsRoutes(newGenerationRoutes),
+		AsRoutes(newTransferRoutes),
 	),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server) {
 		lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})

@@ -26,6 +26,8 @@ var Module = fx.Module("storage",
 		fx.Annotate(NewIdempotencyRepo, fx.As(new(ports.IdempotencyRepository))),
 		fx.Annotate(NewRefreshTokenRepo, fx.As(new(ports.RefreshTokenRepository))),
 		fx.Annotate(NewStatsRepo, fx.As(new(ports.StatsReader)), fx.As(new(ports.UsageReader))),
+		fx.Annotate(NewImportRepo, fx.As(new(ports.ImportRepository))),
+		fx.Annotate(NewExportRepo, fx.As(new(ports.ExportReader))),
 		fx.Annotate(healthChecker, fx.As(new(ports.HealthChecker))),
 	),
 )

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) *storage.DB) {
 		{"messages", messageTests},
 		{"tree", treeTests},
 		{"idempotency", idempotencyTests},
+		{"transfer", transferTests},
 		{"tokens", tokenTests},
 		{"stats", statsTests},
 		{"concurrency", concurrencyTests},
