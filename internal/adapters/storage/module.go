@@ -28,6 +28,7 @@ var Module = fx.Module("storage",
 		fx.Annotate(NewStatsRepo, fx.As(new(ports.StatsReader)), fx.As(new(ports.UsageReader))),
 		fx.Annotate(NewImportRepo, fx.As(new(ports.ImportRepository))),
 		fx.Annotate(NewExportRepo, fx.As(new(ports.ExportReader))),
+		fx.Annotate(NewMessageSearch, fx.As(new(ports.MessageSearch))),
 		fx.Annotate(healthChecker, fx.As(new(ports.HealthChecker))),
 	),
 )

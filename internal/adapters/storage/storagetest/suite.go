@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) *storage.DB) {
 		{"participants", participantTests},
 		{"messages", messageTests},
 		{"tree", treeTests},
+		{"search", searchTests},
 		{"idempotency", idempotencyTests},
 		{"transfer", transferTests},
 		{"tokens", tokenTests},
