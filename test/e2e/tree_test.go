@@ -928,19 +928,19 @@ func TestTree(t *testing.T) {
 			}
 
 			// ?wait=true: a 409 problem once the reply is deleted.
+			before := treeCurrent(t, owner, sid)
 			answered := make(chan *harness.Response, 1)
 			go func() {
 				answered <- owner.Do("POST", "/api/v1/chat/sessions/"+sid+"/messages?wait=true",
 					map[string]any{"content": "wait, then vanish"})
 			}()
+			// The post's reply becomes current in the transaction that stores it.
 			var waitedID string
-			for deadline := time.Now().Add(5 * time.Second); waitedID == "" && time.Now().Before(deadline); {
-				for _, m := range treeList(t, owner, sid, "all") {
-					if m["content"] == "wait, then vanish" {
-						waitedID = treeID(m)
-					}
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if cur := treeCurrent(t, owner, sid); cur != before {
+					waitedID = cur
+					break
 				}
-				time.Sleep(20 * time.Millisecond)
 			}
 			if waitedID == "" {
 				t.Fatal("the waited post was never stored")

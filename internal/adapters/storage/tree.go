@@ -71,8 +71,10 @@ func (r *MessageRepo) Ancestors(ctx context.Context, messageID string, limit int
 		depth = limit - 1
 	}
 	var rows []messageRow
+	// CROSS JOIN keeps SQLite from scanning chat_messages once it has
+	// statistics; PostgreSQL reads it as the inner join it is.
 	query := fmt.Sprintf(pathUp, "?") + `SELECT ` + messageColumns + `
-		FROM chat_messages m JOIN path ON m.id = path.id ORDER BY path.depth DESC`
+		FROM path CROSS JOIN chat_messages m WHERE m.id = path.id ORDER BY path.depth DESC`
 	if err := r.db.read.NewRaw(query, messageID, depth).Scan(ctx, &rows); err != nil {
 		return nil, wrap("ancestors", err)
 	}
@@ -81,22 +83,26 @@ func (r *MessageRepo) Ancestors(ctx context.Context, messageID string, limit int
 }
 
 // listBranch pages through the path from the first message down to the
-// session's current message, in one query that also counts the path.
+// session's current message in one query: the walk carries ids only, and
+// only the page's rows are read whole.
 func (r *MessageRepo) listBranch(ctx context.Context, sessionID string, q ports.MessageQuery) ([]*domain.ChatMessage, int, error) {
 	dir := "DESC" // depth counts up from the current message: root first
 	if q.Order == ports.OrderDesc {
 		dir = "ASC"
 	}
-	query := fmt.Sprintf(pathUp, "SELECT s.current_message_id FROM chat_sessions s WHERE s.id = ?") +
-		`SELECT ` + messageColumns + `, COUNT(*) OVER () AS total_count
-		FROM chat_messages m JOIN path ON m.id = path.id ORDER BY path.depth ` + dir
-	args := []any{sessionID, maxTreeDepth}
+	limit, offset := -1, 0
 	if q.Page.Size > 0 {
-		query += ` LIMIT ? OFFSET ?`
-		args = append(args, q.Page.Size, q.Page.Offset())
+		limit, offset = q.Page.Size, q.Page.Offset()
 	}
+	if r.db.isPostgres() && limit < 0 {
+		limit = maxTreeDepth // PostgreSQL has no LIMIT -1
+	}
+	query := fmt.Sprintf(pathUp, "SELECT s.current_message_id FROM chat_sessions s WHERE s.id = ?") +
+		`, page AS (SELECT id, depth FROM path ORDER BY depth ` + dir + ` LIMIT ? OFFSET ?)
+		SELECT ` + messageColumns + `, (SELECT COUNT(*) FROM path) AS total_count
+		FROM page CROSS JOIN chat_messages m WHERE m.id = page.id ORDER BY page.depth ` + dir
 	var rows []branchRow
-	if err := r.db.read.NewRaw(query, args...).Scan(ctx, &rows); err != nil {
+	if err := r.db.read.NewRaw(query, sessionID, maxTreeDepth, limit, offset).Scan(ctx, &rows); err != nil {
 		return nil, 0, wrap("list branch", err)
 	}
 	total := 0
@@ -105,7 +111,7 @@ func (r *MessageRepo) listBranch(ctx context.Context, sessionID string, q ports.
 		msgs = append(msgs, row.messageRow)
 		total = row.Total
 	}
-	if len(rows) == 0 && q.Page.Offset() > 0 {
+	if len(rows) == 0 && offset > 0 {
 		// A page past the end holds no row to carry the count.
 		count := fmt.Sprintf(pathUp, "SELECT s.current_message_id FROM chat_sessions s WHERE s.id = ?") +
 			`SELECT COUNT(*) FROM path`
@@ -138,14 +144,16 @@ func (r *MessageRepo) SiblingIDs(ctx context.Context, sessionID string, of []*do
 	}
 	slices.Sort(parents)
 	parents = slices.Compact(parents)
+	// Children are found by parent (its index), roots by session: a filter
+	// on session for both would make SQLite scan the whole session.
 	var rows []messageRow
-	sel := r.db.read.NewSelect().Model(&rows).Column("m.id", "m.parent_id").Where("m.session_id = ?", sessionID).
+	sel := r.db.read.NewSelect().Model(&rows).Column("m.id", "m.parent_id").
 		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 			if len(parents) > 0 {
 				q = q.WhereOr("m.parent_id IN (?)", bun.List(parents))
 			}
 			if roots {
-				q = q.WhereOr("m.parent_id IS NULL")
+				q = q.WhereOr("m.parent_id IS NULL AND m.session_id = ?", sessionID)
 			}
 			return q
 		}).OrderExpr("m.created_at ASC").OrderExpr("m.id ASC")
