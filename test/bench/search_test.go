@@ -244,6 +244,10 @@ func explainSearch(ctx context.Context, b *testing.B, db *bun.DB, userID, raw st
 		}
 		plan.WriteString(line + "\n")
 	}
+	if err := rows.Err(); err != nil {
+		b.Logf("explain %q: %v", raw, err)
+		return
+	}
 	b.Logf("EXPLAIN ANALYZE %q (%s):\n%s", raw, tsq, plan.String())
 }
 
