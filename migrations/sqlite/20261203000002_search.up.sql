@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS chat_messages_fts_ids (
 --bun:split
 -- Contentless: the text stays in chat_messages only; snippets are made in Go.
 CREATE VIRTUAL TABLE IF NOT EXISTS chat_messages_fts USING fts5(
-    words, content = '', contentless_delete = 1, tokenize = 'ascii'
+    words, content = '', contentless_delete = 1, tokenize = 'ascii', prefix = '2 3'
 );
 --bun:split
 CREATE TRIGGER IF NOT EXISTS chat_messages_fts_insert AFTER INSERT ON chat_messages BEGIN

@@ -214,8 +214,11 @@ func unknownKeys(v any, t reflect.Type, prefix string) []domain.FieldError {
 }
 
 func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
+	// Fields of embedded structs count as the outer struct's, as for encoding/json.
+	for _, f := range reflect.VisibleFields(t) {
+		if f.Anonymous {
+			continue
+		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == key && name != "-" {
 			return f, true

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/chatd/chatd/internal/adapters/wire"
+	"github.com/chatd/chatd/internal/domain"
 )
 
 // Request bodies. Pointers mark optional fields so "absent" differs from "zero".
@@ -63,10 +64,42 @@ type updateMessageRequest struct {
 	MessageMetadata map[string]any `json:"message_metadata"`
 }
 
-type regenerateRequest struct {
+// replyOverrideRequest is what a request that starts a reply may change
+// for that reply only; regenerate's whole body.
+type replyOverrideRequest struct {
 	LLMProvider *string        `json:"llm_provider"`
 	LLMModel    *string        `json:"llm_model"`
 	Settings    *wire.Settings `json:"settings"`
+}
+
+type regenerateRequest = replyOverrideRequest
+
+type replyOverrides struct {
+	provider *domain.Provider
+	model    *string
+	settings *domain.Settings
+}
+
+// overrides checks the provider and model and reads the settings.
+func (r replyOverrideRequest) overrides() (replyOverrides, error) {
+	o := replyOverrides{model: r.LLMModel}
+	if r.LLMProvider != nil {
+		p, err := domain.ParseProvider(*r.LLMProvider)
+		if err != nil {
+			return replyOverrides{}, err
+		}
+		o.provider = &p
+	}
+	if r.LLMModel != nil {
+		if err := domain.CheckModel("llm_model", *r.LLMModel); err != nil {
+			return replyOverrides{}, err
+		}
+	}
+	if r.Settings != nil {
+		s := r.Settings.ToDomain()
+		o.settings = &s
+	}
+	return o, nil
 }
 
 // optionalID is a field where absent, null and an id mean three things.

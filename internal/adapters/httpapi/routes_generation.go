@@ -28,10 +28,8 @@ func (h *generationRoutes) Mount(g RouteGroups) {
 }
 
 type processLLMRequest struct {
-	Prompt      *string        `json:"prompt"`
-	LLMProvider *string        `json:"llm_provider"`
-	LLMModel    *string        `json:"llm_model"`
-	Settings    *wire.Settings `json:"settings"`
+	Prompt *string `json:"prompt"`
+	replyOverrideRequest
 }
 
 func (h *generationRoutes) postProcess(c *gin.Context) error {
@@ -45,23 +43,12 @@ func (h *generationRoutes) postProcess(c *gin.Context) error {
 			return err
 		}
 	}
-	cmd := app.ProcessLLMCmd{SessionID: sessionID, Prompt: req.Prompt, Model: req.LLMModel}
-	if req.LLMProvider != nil {
-		p, err := domain.ParseProvider(*req.LLMProvider)
-		if err != nil {
-			return err
-		}
-		cmd.Provider = &p
+	o, err := req.replyOverrideRequest.overrides()
+	if err != nil {
+		return err
 	}
-	if req.LLMModel != nil {
-		if err := domain.CheckModel("llm_model", *req.LLMModel); err != nil {
-			return err
-		}
-	}
-	if req.Settings != nil {
-		s := req.Settings.ToDomain()
-		cmd.Settings = &s
-	}
+	cmd := app.ProcessLLMCmd{SessionID: sessionID, Prompt: req.Prompt, Provider: o.provider, Model: o.model,
+		Settings: o.settings}
 	reply, err := h.process.Handle(c.Request.Context(), callerOf(c), cmd)
 	if err != nil {
 		return err

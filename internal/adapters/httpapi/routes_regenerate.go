@@ -7,7 +7,6 @@ import (
 
 	"github.com/chatd/chatd/internal/adapters/wire"
 	"github.com/chatd/chatd/internal/app"
-	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
 )
 
@@ -25,23 +24,11 @@ func (h *messageRoutes) postRegenerate(c *gin.Context) error {
 			return err
 		}
 	}
-	cmd := app.RegenerateCmd{MessageID: messageID, Model: req.LLMModel}
-	if req.LLMProvider != nil {
-		p, err := domain.ParseProvider(*req.LLMProvider)
-		if err != nil {
-			return err
-		}
-		cmd.Provider = &p
+	o, err := req.overrides()
+	if err != nil {
+		return err
 	}
-	if req.LLMModel != nil {
-		if err := domain.CheckModel("llm_model", *req.LLMModel); err != nil {
-			return err
-		}
-	}
-	if req.Settings != nil {
-		s := req.Settings.ToDomain()
-		cmd.Settings = &s
-	}
+	cmd := app.RegenerateCmd{MessageID: messageID, Provider: o.provider, Model: o.model, Settings: o.settings}
 	wait, err := boolQuery(c, "wait")
 	if err != nil {
 		return err

@@ -233,8 +233,10 @@ func messageToRow(m *domain.ChatMessage) (messageRow, error) {
 
 func messageToDomain(r messageRow) (*domain.ChatMessage, error) {
 	metadata := map[string]any{}
-	if err := json.Unmarshal([]byte(r.MessageMetadata), &metadata); err != nil {
-		return nil, fmt.Errorf("message %s: decode metadata: %w", r.ID, err)
+	if r.MessageMetadata != "{}" { // most messages: skip the decoder
+		if err := json.Unmarshal([]byte(r.MessageMetadata), &metadata); err != nil {
+			return nil, fmt.Errorf("message %s: decode metadata: %w", r.ID, err)
+		}
 	}
 	return domain.RehydrateMessage(domain.MessageSnapshot{
 		ID: r.ID, SessionID: r.SessionID, UserID: r.UserID, ParentID: r.ParentID, Role: domain.MessageRole(r.Role),
