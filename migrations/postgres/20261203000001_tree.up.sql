@@ -16,3 +16,6 @@ DROP INDEX chat_messages_parent_id_idx;
 --bun:split
 -- Roots of a session (messages without a parent), for the same walks.
 CREATE INDEX chat_messages_roots_idx ON chat_messages (session_id, created_at, id) WHERE parent_id IS NULL;
+--bun:split
+-- Walks up the tree read a message's parent from this index alone.
+CREATE INDEX chat_messages_id_parent_idx ON chat_messages (id) INCLUDE (parent_id);

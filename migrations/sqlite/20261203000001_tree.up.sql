@@ -10,3 +10,7 @@ CREATE INDEX chat_messages_parent_created_idx ON chat_messages (parent_id, creat
 DROP INDEX chat_messages_parent_id_idx;
 --bun:split
 CREATE INDEX chat_messages_roots_idx ON chat_messages (session_id, created_at, id) WHERE parent_id IS NULL;
+--bun:split
+-- Walks up the tree read a message's parent from this index alone (one
+-- B-tree descent per step, not the key's index and then the table).
+CREATE INDEX chat_messages_id_parent_idx ON chat_messages (id, parent_id);

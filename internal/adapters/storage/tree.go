@@ -30,13 +30,29 @@ const messageColumns = `m.id, m.session_id, m.user_id, m.parent_id, m.role, m.co
 	m.created_at, m.updated_at`
 
 // pathUp walks from the message the anchor selects up to its first message;
-// depth counts from that message (0) upwards.
-const pathUp = `WITH RECURSIVE path(id, parent_id, depth) AS (
-	SELECT a.id, a.parent_id, 0 FROM chat_messages a WHERE a.id = (%s)
+// depth counts from that message (0) upwards, and rk is the key that reads
+// a message's row fastest (see pathRowKey).
+const pathUp = `WITH RECURSIVE path(id, parent_id, depth, rk) AS (
+	SELECT a.id, a.parent_id, 0, a.%[2]s FROM chat_messages a WHERE a.id = (%[1]s)
 	UNION ALL
-	SELECT a.id, a.parent_id, path.depth + 1 FROM chat_messages a JOIN path ON a.id = path.parent_id
+	SELECT a.id, a.parent_id, path.depth + 1, a.%[2]s FROM chat_messages a JOIN path ON a.id = path.parent_id
 	WHERE path.depth < ?
 ) `
+
+// pathRowKey is what a walk carries to read whole rows afterwards: SQLite's
+// rowid, one descent of the table's integer B-tree instead of the text key's
+// index and then the table; PostgreSQL's id.
+func (db *DB) pathRowKey() string {
+	if db.isPostgres() {
+		return "id"
+	}
+	return "rowid"
+}
+
+// walkUp is pathUp from the anchor, with this dialect's row key.
+func (db *DB) walkUp(anchor string) string {
+	return fmt.Sprintf(pathUp, anchor, db.pathRowKey())
+}
 
 // subtreeDown lists a message and everything under it, nearest first.
 const subtreeDown = `WITH RECURSIVE sub(id, depth) AS (
@@ -73,8 +89,8 @@ func (r *MessageRepo) Ancestors(ctx context.Context, messageID string, limit int
 	var rows []messageRow
 	// CROSS JOIN keeps SQLite from scanning chat_messages once it has
 	// statistics; PostgreSQL reads it as the inner join it is.
-	query := fmt.Sprintf(pathUp, "?") + `SELECT ` + messageColumns + `
-		FROM path CROSS JOIN chat_messages m WHERE m.id = path.id ORDER BY path.depth DESC`
+	query := r.db.walkUp("?") + `SELECT ` + messageColumns + `
+		FROM path CROSS JOIN chat_messages m WHERE m.` + r.db.pathRowKey() + ` = path.rk ORDER BY path.depth DESC`
 	if err := r.db.read.NewRaw(query, messageID, depth).Scan(ctx, &rows); err != nil {
 		return nil, wrap("ancestors", err)
 	}
@@ -97,10 +113,10 @@ func (r *MessageRepo) listBranch(ctx context.Context, sessionID string, q ports.
 	if r.db.isPostgres() && limit < 0 {
 		limit = maxTreeDepth // PostgreSQL has no LIMIT -1
 	}
-	query := fmt.Sprintf(pathUp, "SELECT s.current_message_id FROM chat_sessions s WHERE s.id = ?") +
-		`, page AS (SELECT id, depth FROM path ORDER BY depth ` + dir + ` LIMIT ? OFFSET ?)
+	query := r.db.walkUp("SELECT s.current_message_id FROM chat_sessions s WHERE s.id = ?") +
+		`, page AS (SELECT rk, depth FROM path ORDER BY depth ` + dir + ` LIMIT ? OFFSET ?)
 		SELECT ` + messageColumns + `, (SELECT COUNT(*) FROM path) AS total_count
-		FROM page CROSS JOIN chat_messages m WHERE m.id = page.id ORDER BY page.depth ` + dir
+		FROM page CROSS JOIN chat_messages m WHERE m.` + r.db.pathRowKey() + ` = page.rk ORDER BY page.depth ` + dir
 	var rows []branchRow
 	if err := r.db.read.NewRaw(query, sessionID, maxTreeDepth, limit, offset).Scan(ctx, &rows); err != nil {
 		return nil, 0, wrap("list branch", err)
@@ -113,7 +129,7 @@ func (r *MessageRepo) listBranch(ctx context.Context, sessionID string, q ports.
 	}
 	if len(rows) == 0 && offset > 0 {
 		// A page past the end holds no row to carry the count.
-		count := fmt.Sprintf(pathUp, "SELECT s.current_message_id FROM chat_sessions s WHERE s.id = ?") +
+		count := r.db.walkUp("SELECT s.current_message_id FROM chat_sessions s WHERE s.id = ?") +
 			`SELECT COUNT(*) FROM path`
 		if err := r.db.read.NewRaw(count, sessionID, maxTreeDepth).Scan(ctx, &total); err != nil {
 			return nil, 0, wrap("list branch", err)
