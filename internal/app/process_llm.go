@@ -67,11 +67,7 @@ func (h *ProcessLLM) Handle(ctx context.Context, caller Caller, cmd ProcessLLMCm
 		return nil, err
 	}
 	view := pending.Placeholder().Clone()
-	if prompt != nil {
-		pending.Start(prompt)
-	} else {
-		pending.Start()
-	}
+	pending.Start(prompt) // a nil prompt is not announced
 	return view, nil
 }
 

@@ -43,7 +43,7 @@ func (h *generationRoutes) postProcess(c *gin.Context) error {
 			return err
 		}
 	}
-	o, err := req.replyOverrideRequest.overrides()
+	o, err := req.overrides()
 	if err != nil {
 		return err
 	}
