@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -15,8 +14,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
-	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/internal/adapters/storage"
@@ -83,7 +80,7 @@ func benchSearch(b *testing.B, dbURL string) {
 	if _, err := db.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	raw := openSearchSeeder(b, dbURL)
+	raw := openSeeder(b, dbURL)
 
 	start := time.Now()
 	seeded := seedSearch(ctx, b, raw)
@@ -315,48 +312,6 @@ type searchSeedParticipant struct {
 	CreatedAt time.Time `bun:"created_at"`
 }
 
-type searchSeedMessage struct {
-	bun.BaseModel `bun:"table:chat_messages"`
-
-	ID              string    `bun:"id"`
-	SessionID       string    `bun:"session_id"`
-	UserID          string    `bun:"user_id"`
-	ParentID        *string   `bun:"parent_id"`
-	Role            string    `bun:"role"`
-	Content         string    `bun:"content"`
-	LLMProvider     string    `bun:"llm_provider"`
-	LLMModel        string    `bun:"llm_model"`
-	TokensUsed      *int      `bun:"tokens_used"`
-	Status          string    `bun:"status"`
-	MessageMetadata string    `bun:"message_metadata"`
-	CreatedAt       time.Time `bun:"created_at"`
-	UpdatedAt       time.Time `bun:"updated_at"`
-}
-
-// openSearchSeeder opens a plain bun handle for bulk inserts, which no
-// repository offers. bun writes values as the storage package's rows do
-// (the same dialects), so times and ids read back alike.
-func openSearchSeeder(b *testing.B, dbURL string) *bun.DB {
-	b.Helper()
-	var raw *bun.DB
-	if path, ok := strings.CutPrefix(dbURL, "sqlite://"); ok {
-		sqldb, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate")
-		if err != nil {
-			b.Fatal(err)
-		}
-		sqldb.SetMaxOpenConns(1)
-		raw = bun.NewDB(sqldb, sqlitedialect.New())
-	} else {
-		sqldb, err := sql.Open("postgres", dbURL)
-		if err != nil {
-			b.Fatal(err)
-		}
-		raw = bun.NewDB(sqldb, pgdialect.New())
-	}
-	b.Cleanup(func() { _ = raw.Close() })
-	return raw
-}
-
 type searchSeeded struct {
 	users []string
 	vocab *vocabulary
@@ -388,7 +343,7 @@ func seedSearch(ctx context.Context, b *testing.B, raw *bun.DB) searchSeeded {
 		var (
 			sessions = make([]searchSeedSession, 0, searchSessionsPerTx)
 			owners   = make([]searchSeedParticipant, 0, searchSessionsPerTx)
-			messages = make([]searchSeedMessage, 0, searchSessionsPerTx*searchPerSession)
+			messages = make([]seedMessage, 0, searchSessionsPerTx*searchPerSession)
 		)
 		for k := first; k < first+searchSessionsPerTx; k++ {
 			owner := out.users[k%searchUsers]
@@ -399,7 +354,7 @@ func seedSearch(ctx context.Context, b *testing.B, raw *bun.DB) searchSeeded {
 			var parent *string
 			for j := range searchPerSession {
 				at = at.Add(time.Minute)
-				m := searchSeedMessage{ID: uuid.Must(uuid.NewV7()).String(), SessionID: s.ID, UserID: owner,
+				m := seedMessage{ID: uuid.Must(uuid.NewV7()).String(), SessionID: s.ID, UserID: owner,
 					ParentID: parent, Role: "user", Content: vocab.sentence(rng, 6+rng.IntN(25), true),
 					LLMProvider: "LOCAL", LLMModel: "llama3.2", Status: "completed", MessageMetadata: "{}",
 					CreatedAt: at, UpdatedAt: at}
