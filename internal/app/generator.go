@@ -53,17 +53,16 @@ type Generator struct {
 
 // NewGenerator builds the generator; Start and Stop are its lifecycle.
 func NewGenerator(model ports.ChatModel, messages ports.MessageRepository, sessions ports.SessionRepository,
-	events ports.SessionEvents,
-	limiter ports.RateLimiter, usage ports.UsageReader, ids ports.IDs, clock ports.Clock, log *slog.Logger,
-	cfg GenerationConfig,
+	events ports.SessionEvents, limiter ports.RateLimiter, usage ports.UsageReader, ids ports.IDs, clock ports.Clock,
+	log *slog.Logger, cfg GenerationConfig,
 ) *Generator {
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = time.Second
 	}
 	root, cancel := context.WithCancelCause(context.Background())
 	return &Generator{
-		model: model, messages: messages, sessions: sessions, events: events, limiter: limiter, usage: usage, ids: ids, clock: clock,
-		log: log.With("component", "generator"), cfg: cfg,
+		model: model, messages: messages, sessions: sessions, events: events, limiter: limiter, usage: usage,
+		ids: ids, clock: clock, log: log.With("component", "generator"), cfg: cfg,
 		runs: map[string]*run{}, perUser: map[string]int{},
 		root: root, cancelRoot: cancel,
 		flusherOff: make(chan struct{}), flusherEnd: make(chan struct{}),
