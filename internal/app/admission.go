@@ -35,9 +35,9 @@ func targetOf(s *domain.ChatSession, provider *domain.Provider, model *string) r
 // generation slot and the placeholder to store. Exactly one of Start or
 // Abandon ends it.
 type PendingReply struct {
-	gen     *Generator
-	job     generationJob
-	release func()
+	gen  *Generator
+	job  generationJob
+	slot *slot
 }
 
 // Placeholder is the pending assistant message to store with the turn.
@@ -46,11 +46,11 @@ func (p *PendingReply) Placeholder() *domain.ChatMessage { return p.job.reply }
 // Start hands the stored placeholder to the Generator, which announces the
 // turn's other stored messages, then the placeholder, then its deltas.
 func (p *PendingReply) Start(stored ...*domain.ChatMessage) {
-	p.gen.start(p.job, p.release, append(stored, p.job.reply)...)
+	p.gen.start(p.job, p.slot, append(stored, p.job.reply)...)
 }
 
 // Abandon frees the slot of a reply whose turn was not stored.
-func (p *PendingReply) Abandon() { p.release() }
+func (p *PendingReply) Abandon() { p.slot.done() }
 
 // admit checks the caller's daily token budget and generation rate, takes
 // a concurrency slot and builds the placeholder; a refusal happens before
@@ -69,22 +69,22 @@ func (g *Generator) admit(ctx context.Context, caller Caller, s *domain.ChatSess
 		}
 	}
 	// The slot first: a post refused for concurrency must not spend the rate.
-	release, err := g.reserve(caller.UserID)
+	held, err := g.reserve(caller.UserID)
 	if err != nil {
 		return nil, err
 	}
 	rate := ports.Rate{PerMinute: g.cfg.RateLimitPerMinute}
 	if ok, retry := g.limiter.Allow("llm:"+caller.UserID, rate, now); !ok {
-		release()
+		held.done()
 		return nil, domain.RateLimited("generation-rate-limited",
 			"you are starting replies too fast; retry after the time in Retry-After", retry)
 	}
 	reply, err := domain.NewReplyPlaceholder(g.ids.NewID(), s.ID(), caller.UserID, nil, t.provider, t.model, now)
 	if err != nil {
-		release()
+		held.done()
 		return nil, err
 	}
 	job := generationJob{reply: reply, provider: t.provider, model: t.model, settings: t.settings,
 		nameAfter: s.Title() == ""}
-	return &PendingReply{gen: g, job: job, release: release}, nil
+	return &PendingReply{gen: g, job: job, slot: held}, nil
 }

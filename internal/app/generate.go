@@ -132,6 +132,9 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 	r.finished = true
 	g.saveEnd(final)
 	r.saveMu.Unlock()
+	// The user may start another reply as soon as this one's end is
+	// announced; the run's remaining work keeps Stop waiting, not the user.
+	r.slot.free()
 
 	g.inSession(final.SessionID, func() {
 		// A delete that came while the end was being stored has already

@@ -117,8 +117,36 @@ func (g *Generator) Stop(ctx context.Context) error {
 	return err
 }
 
+// slot is one of a user's concurrent-generation slots. It is freed for
+// the user when the reply's end is stored, before that end is announced, so
+// a client that posts again on seeing it is not refused; Stop waits until
+// the work that holds it is done (free, then done; both idempotent).
+type slot struct {
+	g        *Generator
+	userID   string
+	freeOnce sync.Once
+	doneOnce sync.Once
+}
+
+// free gives the user's slot back.
+func (s *slot) free() {
+	s.freeOnce.Do(func() {
+		s.g.mu.Lock()
+		defer s.g.mu.Unlock()
+		if s.g.perUser[s.userID]--; s.g.perUser[s.userID] <= 0 {
+			delete(s.g.perUser, s.userID)
+		}
+	})
+}
+
+// done frees the slot and ends the work Stop waits for.
+func (s *slot) done() {
+	s.free()
+	s.doneOnce.Do(s.g.wg.Done)
+}
+
 // reserve takes one of the user's concurrent-generation slots.
-func (g *Generator) reserve(userID string) (release func(), err error) {
+func (g *Generator) reserve(userID string) (*slot, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.stopping {
@@ -132,25 +160,16 @@ func (g *Generator) reserve(userID string) (release func(), err error) {
 	// A reserved slot counts as running work: Stop waits for it, so a post
 	// admitted before the stop cannot start a reply after Stop returned.
 	g.wg.Add(1)
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			defer g.wg.Done()
-			g.mu.Lock()
-			defer g.mu.Unlock()
-			if g.perUser[userID]--; g.perUser[userID] <= 0 {
-				delete(g.perUser, userID)
-			}
-		})
-	}, nil
+	return &slot{g: g, userID: userID}, nil
 }
 
 // start announces the turn's new messages and runs the job in the
-// background; release frees its slot at the end. Announcing and registering
-// happen under the session's lock, so a snapshot sees either neither or both.
-func (g *Generator) start(job generationJob, release func(), created ...*domain.ChatMessage) {
+// background, holding its slot until the run (and the naming of an untitled
+// session) is over. Announcing and registering happen under the session's
+// lock, so a snapshot sees either neither or both.
+func (g *Generator) start(job generationJob, s *slot, created ...*domain.ChatMessage) {
 	ctx, cancel := context.WithCancelCause(g.root)
-	r := &run{job: job, reply: job.reply, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	r := &run{job: job, reply: job.reply, slot: s, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	g.inSession(job.reply.SessionID(), func() {
 		for _, m := range created {
 			if m != nil {
@@ -162,20 +181,16 @@ func (g *Generator) start(job generationJob, release func(), created ...*domain.
 		g.mu.Unlock()
 	})
 	go func() {
+		defer s.done()
 		final := g.generate(r)
 		g.forget(job.reply.ID())
 		cancel(nil)
 		close(r.done)
-		if !job.nameAfter || final.Status != domain.StatusCompleted {
-			release()
-			return
+		if job.nameAfter && final.Status == domain.StatusCompleted {
+			// Naming is extra work: the user's slot is already free, but
+			// Stop still waits for it.
+			g.nameSession(r, final)
 		}
-		// Naming is extra work: it must not hold the user's slot, but Stop
-		// still waits for it.
-		g.wg.Add(1)
-		release()
-		defer g.wg.Done()
-		g.nameSession(r, final)
 	}()
 }
 

@@ -22,6 +22,7 @@ type generationJob struct {
 // status under mu; the flusher and snapshots read them under mu.
 type run struct {
 	job    generationJob
+	slot   *slot
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	done   chan struct{}
