@@ -38,12 +38,20 @@ type rig struct {
 	chatdURL string
 	http     *http.Client
 	token    string
+	userID   string
 }
 
 var userSeq atomic.Int64
 
-// newRig starts llmsim and chatd for the benchmark and stops them after it.
+// newRig starts llmsim and chatd on a fresh SQLite file for the benchmark
+// and stops them after it.
 func newRig(tb testing.TB) *rig {
+	tb.Helper()
+	return newRigOn(tb, "sqlite://"+filepath.Join(dataDir(tb), "chat.db"))
+}
+
+// newRigOn is newRig on the given database, which chatd migrates at start.
+func newRigOn(tb testing.TB, dbURL string) *rig {
 	tb.Helper()
 	sim := llmsim.New(llmsim.Options{DisableRecording: true})
 	simURL, err := sim.Start("127.0.0.1:0")
@@ -57,7 +65,7 @@ func newRig(tb testing.TB) *rig {
 		tb.Fatalf("default config: %v", err)
 	}
 	cfg.HTTPAddr = "127.0.0.1:0"
-	cfg.DatabaseURL = "sqlite://" + filepath.Join(dataDir(tb), "chat.db")
+	cfg.DatabaseURL = dbURL
 	cfg.JWTSecret = "bench-secret-0123456789abcdef0123456789abcdef"
 	cfg.LocalBaseURL = simURL + "/v1"
 	cfg.RateLimitAPI, cfg.RateLimitLLM, cfg.RateLimitAuth = 0, 0, 0
@@ -94,13 +102,16 @@ func newRig(tb testing.TB) *rig {
 	tb.Cleanup(tr.CloseIdleConnections)
 	r := &rig{simURL: simURL, chatdURL: "http://" + srv.Addr(), http: &http.Client{Transport: tr}}
 	var out struct {
+		User struct {
+			ID string `json:"id"`
+		} `json:"user"`
 		AccessToken string `json:"access_token"`
 	}
 	r.call(tb, http.MethodPost, "/api/v1/auth/register", "", map[string]string{
 		"email":    fmt.Sprintf("bench-%d-%d@example.com", time.Now().UnixNano(), userSeq.Add(1)),
 		"password": "bench password", "display_name": "bench",
 	}, http.StatusCreated, &out)
-	r.token = out.AccessToken
+	r.token, r.userID = out.AccessToken, out.User.ID
 	return r
 }
 

@@ -16,12 +16,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"go.uber.org/fx"
 	"go.uber.org/zap"
 
-	"github.com/chatd/chatd/internal/adapters/auth"
-	"github.com/chatd/chatd/internal/adapters/bootstrap"
-	"github.com/chatd/chatd/internal/adapters/httpapi"
 	"github.com/chatd/chatd/internal/adapters/storage"
 	"github.com/chatd/chatd/internal/adapters/storage/storagetest"
 	"github.com/chatd/chatd/internal/domain"
@@ -59,7 +55,8 @@ func BenchmarkTreePostgres(b *testing.B) {
 
 func benchTree(b *testing.B, dbURL string) {
 	ctx := context.Background()
-	r, userID := startChatd(b, dbURL)
+	r := newRigOn(b, dbURL)
+	userID := r.userID
 	deepSession, treeSession := r.session(b, "llama3.2"), r.session(b, "llama3.2")
 
 	db, err := storage.Open(ctx, storage.Config{URL: dbURL}, zap.NewNop())
@@ -268,61 +265,6 @@ func (r *rig) get(path string, body *bytes.Buffer) error {
 		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, body.Bytes())
 	}
 	return nil
-}
-
-// startChatd is newRig on the given database and without llmsim (nothing
-// here generates): chatd migrates the database at start, and one user is
-// registered. It returns the user's id, whom seeded messages belong to.
-func startChatd(b *testing.B, dbURL string) (*rig, string) {
-	b.Helper()
-	cfg, _, err := bootstrap.Load(nil, func(string) string { return "" })
-	if err != nil {
-		b.Fatalf("default config: %v", err)
-	}
-	cfg.HTTPAddr = "127.0.0.1:0"
-	cfg.DatabaseURL = dbURL
-	cfg.JWTSecret = "bench-secret-0123456789abcdef0123456789abcdef"
-	cfg.RateLimitAPI, cfg.RateLimitLLM, cfg.RateLimitAuth = 0, 0, 0
-	cfg.AccessTokenTTL = 2 * time.Hour
-	cfg.ShutdownTimeout = 5 * time.Second
-
-	var srv *httpapi.Server
-	app := fx.New(
-		bootstrap.Options(cfg, zap.NewNop()),
-		fx.Decorate(func(c auth.Config) auth.Config {
-			c.Argon2 = auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-			return c
-		}),
-		fx.Populate(&srv),
-		fx.NopLogger,
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := app.Start(ctx); err != nil {
-		b.Fatalf("start chatd: %v", err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := app.Stop(ctx); err != nil {
-			b.Errorf("stop chatd: %v", err)
-		}
-	})
-	tr := &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true}
-	b.Cleanup(tr.CloseIdleConnections)
-	r := &rig{chatdURL: "http://" + srv.Addr(), http: &http.Client{Transport: tr}}
-	var out struct {
-		User struct {
-			ID string `json:"id"`
-		} `json:"user"`
-		AccessToken string `json:"access_token"`
-	}
-	r.call(b, http.MethodPost, "/api/v1/auth/register", "", map[string]string{
-		"email":    fmt.Sprintf("tree-%d-%d@example.com", time.Now().UnixNano(), userSeq.Add(1)),
-		"password": "bench password", "display_name": "bench",
-	}, http.StatusCreated, &out)
-	r.token = out.AccessToken
-	return r, out.User.ID
 }
 
 // seededTree is what seedTree wrote: the current branch root first, and
