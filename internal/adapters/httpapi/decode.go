@@ -45,6 +45,14 @@ func decodeJSON(c *gin.Context, dst any) error {
 	return decodeStrict(body, dst)
 }
 
+// decodeOptionalJSON is decodeJSON for routes whose body may be left out.
+func decodeOptionalJSON(c *gin.Context, dst any) error {
+	if c.Request.ContentLength == 0 {
+		return nil
+	}
+	return decodeJSON(c, dst)
+}
+
 // decodeStrict is decodeJSON after transport checks; fuzzed on its own.
 func decodeStrict(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {

@@ -38,10 +38,8 @@ func (h *generationRoutes) postProcess(c *gin.Context) error {
 		return err
 	}
 	var req processLLMRequest
-	if c.Request.ContentLength != 0 {
-		if err := decodeJSON(c, &req); err != nil {
-			return err
-		}
+	if err := decodeOptionalJSON(c, &req); err != nil {
+		return err
 	}
 	o, err := req.overrides()
 	if err != nil {

@@ -19,10 +19,8 @@ func (h *messageRoutes) postRegenerate(c *gin.Context) error {
 		return err
 	}
 	var req regenerateRequest
-	if c.Request.ContentLength != 0 {
-		if err := decodeJSON(c, &req); err != nil {
-			return err
-		}
+	if err := decodeOptionalJSON(c, &req); err != nil {
+		return err
 	}
 	o, err := req.overrides()
 	if err != nil {
