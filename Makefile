@@ -30,10 +30,17 @@ build: ## build bin/chatd and bin/llmsim
 	CGO_ENABLED=0 go build -o bin/chatd ./cmd/chatd
 	CGO_ENABLED=0 go build -o bin/llmsim ./cmd/llmsim
 
+# -race also turns on checkptr, which checks every unsafe pointer conversion.
+# modernc.org/sqlite is C translated to Go and converts pointers in nearly
+# every statement it executes: checkptr there costs two thirds of SQLite's
+# time under -race (100 stored turns: 2.0 s with it, 0.7 s without) and
+# cannot find anything in our code. The race detector itself stays on.
+RACE_GCFLAGS := -gcflags=modernc.org/...=-d=checkptr=0
+
 .PHONY: test
 test: ## run every test with the race detector (PostgreSQL legs when a server is found)
 	@if [ -n "$$CHAT_TEST_POSTGRES_URL" ]; then echo "PostgreSQL tests: on"; else echo "PostgreSQL tests: skipped (no server at 127.0.0.1:5432; set CHAT_TEST_POSTGRES_URL)"; fi
-	go test -race -count=1 ./...
+	go test -race -count=1 $(RACE_GCFLAGS) ./...
 
 .PHONY: lint
 lint: ## golangci-lint, including the depguard rules that keep the hexagon
