@@ -16,6 +16,7 @@ Usage:
   chatd [settings] [serve]                 apply pending migrations, then serve until SIGINT/SIGTERM
   chatd [settings] migrate up|down|status  manage the database schema
   chatd [settings] user create --email E --password-stdin [--display-name N] [--admin]
+  chatd [settings] healthcheck             exit 0 if the chatd on CHAT_HTTP_ADDR is ready (container probes)
   chatd --help                             this text
 
 `
@@ -52,6 +53,8 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		err = migrate(cfg, log, rest, stdout)
 	case "user":
 		err = user(cfg, log, rest, stdin, stdout, stderr)
+	case "healthcheck":
+		err = healthcheck(cfg)
 	case "help":
 		fmt.Fprint(stdout, usage+bootstrap.Usage())
 		return 0

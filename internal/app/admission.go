@@ -43,6 +43,12 @@ type PendingReply struct {
 // Placeholder is the pending assistant message to store with the turn.
 func (p *PendingReply) Placeholder() *domain.ChatMessage { return p.job.reply }
 
+// Lease is this process's hold on the reply, stored with it: the reply is
+// this process's to write until the lease lapses unrenewed.
+func (p *PendingReply) Lease() ports.ReplyLease {
+	return ports.ReplyLease{Owner: p.gen.owner, Until: p.gen.clock.Now().Add(leaseTerm)}
+}
+
 // Start hands the stored placeholder to the Generator, which announces the
 // turn's other stored messages, then the placeholder, then its deltas.
 func (p *PendingReply) Start(stored ...*domain.ChatMessage) {
@@ -69,17 +75,24 @@ func (g *Generator) admit(ctx context.Context, caller Caller, s *domain.ChatSess
 		}
 	}
 	// The slot first: a post refused for concurrency must not spend the rate.
-	held, err := g.reserve(caller.UserID)
+	replyID := g.ids.NewID()
+	held, err := g.reserve(ctx, caller.UserID, replyID)
 	if err != nil {
 		return nil, err
 	}
 	rate := ports.Rate{PerMinute: g.cfg.RateLimitPerMinute}
-	if ok, retry := g.limiter.Allow("llm:"+caller.UserID, rate, now); !ok {
+	ok, retry, err := g.limiter.Allow(ctx, "llm:"+caller.UserID, rate, now)
+	if err != nil {
+		held.done()
+		return nil, domain.Unavailable("limits-unavailable",
+			"the service cannot check your limits right now; try again shortly", err)
+	}
+	if !ok {
 		held.done()
 		return nil, domain.RateLimited("generation-rate-limited",
 			"you are starting replies too fast; retry after the time in Retry-After", retry)
 	}
-	reply, err := domain.NewReplyPlaceholder(g.ids.NewID(), s.ID(), caller.UserID, nil, t.provider, t.model, now)
+	reply, err := domain.NewReplyPlaceholder(replyID, s.ID(), caller.UserID, nil, t.provider, t.model, now)
 	if err != nil {
 		held.done()
 		return nil, err

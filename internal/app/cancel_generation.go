@@ -16,12 +16,12 @@ type CancelGeneration struct {
 	access   *Access
 	messages ports.MessageRepository
 	gen      *Generator
-	events   ports.SessionEvents
+	events   *Announcer
 	clock    ports.Clock
 }
 
 // NewCancelGeneration builds the use case.
-func NewCancelGeneration(access *Access, messages ports.MessageRepository, gen *Generator, events ports.SessionEvents,
+func NewCancelGeneration(access *Access, messages ports.MessageRepository, gen *Generator, events *Announcer,
 	clock ports.Clock,
 ) *CancelGeneration {
 	return &CancelGeneration{access: access, messages: messages, gen: gen, events: events, clock: clock}
@@ -49,14 +49,20 @@ func (h *CancelGeneration) Handle(ctx context.Context, caller Caller, messageID 
 	if h.gen.cancel(waitCtx, messageID) {
 		return h.messages.Get(ctx, messageID)
 	}
-	// No run in this process holds it (it was just finishing, or its process
-	// died): store the cancellation directly.
+	// Another process may generate it: ask the service, and give its owner
+	// a moment to stop it and store its end.
+	if stopped, err := h.gen.cancelElsewhere(ctx, messageID); err != nil || stopped != nil {
+		return stopped, err
+	}
+	// Nobody stopped it (it was just finishing, or its process died): store
+	// the cancellation directly. Its owner, if it comes back, can no longer
+	// write it: a reply's own writes are conditional on it being unfinished.
 	m, err = h.messages.Update(ctx, messageID, func(m *domain.ChatMessage) error {
 		return m.Cancel(m.Content(), domain.GenerationResult{FinishReason: "cancelled"}, h.clock.Now())
 	})
 	if err != nil {
 		return nil, err
 	}
-	h.events.Publish(domain.MessageEvent(domain.EventMessageCancelled, m))
+	h.events.Publish(ctx, domain.MessageEvent(domain.EventMessageCancelled, m))
 	return m, nil
 }

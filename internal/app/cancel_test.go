@@ -2,8 +2,10 @@ package app_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/ports"
 	"github.com/chatd/chatd/internal/ports/fakes"
 )
 
@@ -42,8 +44,9 @@ func TestCancelOfAFinalMessageConflicts(t *testing.T) {
 	}
 }
 
-// A reply left generating with no run in this process (its process died,
-// or it was just finishing) is cancelled in storage directly.
+// A reply generating in no process that answers the cancel request (its
+// process is stuck, or it was just finishing) is cancelled in storage
+// directly, once the owner had its chance.
 func TestCancelOfAnOrphanedReplyStoresIt(t *testing.T) {
 	e := newEnv(t)
 	owner, viewer := e.user("owner"), e.user("viewer")
@@ -55,7 +58,8 @@ func TestCancelOfAnOrphanedReplyStoresIt(t *testing.T) {
 	must(t, err)
 	must(t, orphan.StartStreaming(e.clock.Now()))
 	must(t, orphan.RecordProgress("half", e.clock.Now()))
-	must(t, e.store.PutMessage(orphan))
+	must(t, e.messages.CreateTurn(e.ctx, ports.NewTurn{Reply: orphan, Placement: domain.Under(&qid),
+		Lease: ports.ReplyLease{Owner: "a stuck process", Until: e.clock.Now().Add(time.Hour)}}))
 
 	_, err = e.cancel.Handle(e.ctx, viewer, orphan.ID())
 	wantErr(t, err, domain.ErrForbidden, "viewer-cannot-post")
@@ -64,6 +68,9 @@ func TestCancelOfAnOrphanedReplyStoresIt(t *testing.T) {
 	must(t, err)
 	if m.Status() != domain.StatusCancelled || m.Content() != "half" {
 		t.Fatalf("cancel answered %+v", m.Snapshot())
+	}
+	if asked := e.control.Requested(); len(asked) != 1 || asked[0] != orphan.ID() {
+		t.Fatalf("cancel requests sent to the service: %v, want the orphan's", asked)
 	}
 	if stored := e.stored(orphan.ID()); stored.Status() != domain.StatusCancelled || stored.Content() != "half" {
 		t.Fatalf("stored %+v", stored.Snapshot())

@@ -12,13 +12,13 @@ import (
 type DeleteMessage struct {
 	access   *Access
 	messages ports.MessageRepository
-	events   ports.SessionEvents
+	events   *Announcer
 	gen      *Generator
 	clock    ports.Clock
 }
 
 // NewDeleteMessage builds the use case.
-func NewDeleteMessage(access *Access, messages ports.MessageRepository, events ports.SessionEvents, gen *Generator,
+func NewDeleteMessage(access *Access, messages ports.MessageRepository, events *Announcer, gen *Generator,
 	clock ports.Clock,
 ) *DeleteMessage {
 	return &DeleteMessage{access: access, messages: messages, events: events, gen: gen, clock: clock}
@@ -39,6 +39,6 @@ func (h *DeleteMessage) Handle(ctx context.Context, caller Caller, messageID str
 		return err
 	}
 	h.gen.dropDeleted(m.SessionID(), domain.DeletedMessages{MessageID: messageID, DeletedIDs: gone.IDs})
-	h.events.Publish(domain.SessionChanged(domain.EventSessionUpdated, gone.Session))
+	h.events.Publish(ctx, domain.SessionChanged(domain.EventSessionUpdated, gone.Session))
 	return nil
 }

@@ -11,12 +11,12 @@ import (
 type DeleteSession struct {
 	access   *Access
 	sessions ports.SessionRepository
-	events   ports.SessionEvents
+	events   *Announcer
 	gen      *Generator
 }
 
 // NewDeleteSession builds the use case.
-func NewDeleteSession(access *Access, sessions ports.SessionRepository, events ports.SessionEvents, gen *Generator) *DeleteSession {
+func NewDeleteSession(access *Access, sessions ports.SessionRepository, events *Announcer, gen *Generator) *DeleteSession {
 	return &DeleteSession{access: access, sessions: sessions, events: events, gen: gen}
 }
 
@@ -34,7 +34,7 @@ func (h *DeleteSession) Handle(ctx context.Context, caller Caller, sessionID str
 	}
 	h.gen.cancelSession(sessionID)
 	// Subscribers get session.deleted, then their subscriptions end.
-	h.events.Publish(domain.SessionChanged(domain.EventSessionDeleted, s))
-	h.events.Close(sessionID)
+	h.events.Publish(ctx, domain.SessionChanged(domain.EventSessionDeleted, s))
+	h.events.Close(ctx, sessionID)
 	return nil
 }

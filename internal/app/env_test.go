@@ -26,6 +26,8 @@ type env struct {
 	sessions *fakes.SessionRepo
 	messages *fakes.MessageRepo
 	bus      *fakes.Bus
+	control  *fakes.ReplyControl
+	slots    *fakes.GenerationSlots
 	model    *fakes.ChatModel
 	limiter  *fakes.RateLimiter
 	clock    *fakes.Clock
@@ -88,7 +90,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e := &env{
 		t: t, ctx: t.Context(),
 		store: store, users: store.Users(), sessions: store.Sessions(), messages: store.Messages(),
-		bus: fakes.NewBus(), model: fakes.NewChatModel(), limiter: fakes.NewRateLimiter(),
+		bus: fakes.NewBus(), control: &fakes.ReplyControl{}, slots: fakes.NewGenerationSlots(), model: fakes.NewChatModel(), limiter: fakes.NewRateLimiter(),
 		clock: fakes.NewClock(time.Time{}), ids: fakes.NewIDs(), hasher: fakes.NewHasher(),
 		cfg: setup.cfg, limits: app.Limits{MaxMessageChars: 1000},
 	}
@@ -96,18 +98,19 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	log := slog.New(slog.NewTextHandler(newTestLog(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	e.access = app.NewAccess(e.sessions)
-	e.gen = app.NewGenerator(e.model, e.messages, e.sessions, e.bus, e.limiter, store.Stats(), e.ids, e.clock, log, e.cfg)
-	e.send = app.NewSendMessage(e.access, e.messages, store.Idempotency(), e.gen, e.bus, e.ids, e.clock, e.limits)
+	announce := app.NewAnnouncer(e.bus, log)
+	e.gen = app.NewGenerator(e.model, e.messages, e.sessions, e.bus, e.control, e.limiter, e.slots, store.Stats(), e.ids, e.clock, log, e.cfg)
+	e.send = app.NewSendMessage(e.access, e.messages, store.Idempotency(), e.gen, announce, e.ids, e.clock, e.limits)
 	e.process = app.NewProcessLLM(e.access, e.messages, e.gen, e.ids, e.clock, e.limits)
 	e.regen = app.NewRegenerate(e.access, e.messages, e.gen)
-	e.delete = app.NewDeleteMessage(e.access, e.messages, e.bus, e.gen, e.clock)
-	e.cancel = app.NewCancelGeneration(e.access, e.messages, e.gen, e.bus, e.clock)
+	e.delete = app.NewDeleteMessage(e.access, e.messages, announce, e.gen, e.clock)
+	e.cancel = app.NewCancelGeneration(e.access, e.messages, e.gen, announce, e.clock)
 	e.create = app.NewCreateSession(e.sessions, e.ids, e.clock)
-	e.update = app.NewUpdateSession(e.access, e.sessions, e.messages, e.bus, e.clock)
-	e.remove = app.NewDeleteSession(e.access, e.sessions, e.bus, e.gen)
+	e.update = app.NewUpdateSession(e.access, e.sessions, e.messages, announce, e.clock)
+	e.remove = app.NewDeleteSession(e.access, e.sessions, announce, e.gen)
 	e.list = app.NewListMessages(e.access, e.messages)
-	e.parts = app.NewParticipants(e.access, e.sessions, e.users, e.bus, e.clock)
-	e.edit = app.NewUpdateMessage(e.access, e.messages, e.bus, e.clock, e.limits)
+	e.parts = app.NewParticipants(e.access, e.sessions, e.users, announce, e.clock)
+	e.edit = app.NewUpdateMessage(e.access, e.messages, announce, e.clock, e.limits)
 	e.stats = app.NewGetStats(store.Stats())
 	e.accounts = app.NewAccounts(e.users, e.hasher, e.ids, e.clock)
 	e.register = app.NewRegister(e.accounts, e.issuer, store.RefreshTokens(), e.ids, e.clock)

@@ -47,7 +47,7 @@ func (g *Generator) generate(r *run) domain.MessageSnapshot {
 		}
 		g.inSession(reply.SessionID(), func() {
 			r.append(d.Content, now)
-			g.events.Publish(domain.SessionEvent{
+			g.announce.Publish(r.ctx, domain.SessionEvent{
 				Type: domain.EventMessageDelta, SessionID: reply.SessionID(),
 				Delta: &domain.MessageDelta{MessageID: reply.ID(), Delta: d.Content, Index: index},
 			})
@@ -102,8 +102,8 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 	}
 
 	cause := context.Cause(r.ctx)
-	if deleted(cause) {
-		return r.reply.Snapshot() // nothing left to store or tell
+	if deleted(cause) || errors.Is(cause, errLeaseLost) {
+		return r.reply.Snapshot() // nothing left to store or tell, or not ours to
 	}
 	// The end is decided on a copy: until it is published, snapshots must
 	// still show the run as it streamed, in step with the events.
@@ -130,7 +130,7 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 
 	r.saveMu.Lock()
 	r.finished = true
-	g.saveEnd(final)
+	stored := g.saveEnd(final, r.deltaCount())
 	r.saveMu.Unlock()
 	// The user may start another reply as soon as this one's end is
 	// announced; the run's remaining work keeps Stop waiting, not the user.
@@ -139,8 +139,8 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 	g.inSession(final.SessionID, func() {
 		// A delete that came while the end was being stored has already
 		// been announced: the end of a deleted message is not news.
-		if !deleted(context.Cause(r.ctx)) {
-			g.events.Publish(domain.SessionEvent{
+		if stored && !deleted(context.Cause(r.ctx)) {
+			g.announce.PublishFinal(context.Background(), domain.SessionEvent{
 				Type: domain.FinalEventOf(final.Status), SessionID: final.SessionID, Message: &final,
 			})
 		}
@@ -157,20 +157,25 @@ func deleted(cause error) bool {
 }
 
 // saveEnd stores the reply's end, retrying briefly: the database may be
-// restarting, and a reply left streaming would be repaired only at the next
-// start.
-func (g *Generator) saveEnd(final domain.MessageSnapshot) {
+// restarting, and a reply left streaming would be repaired as interrupted
+// once its lease lapsed. It reports false when the end is not this
+// process's to announce: another process repaired the reply meanwhile.
+func (g *Generator) saveEnd(final domain.MessageSnapshot, deltas int) bool {
 	deadline := time.Now().Add(saveTimeout)
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-		err := g.messages.Save(ctx, domain.RehydrateMessage(final))
+		err := g.messages.SaveReply(ctx, domain.RehydrateMessage(final), g.owner, deltas)
 		cancel()
 		if err == nil {
-			return
+			return true
+		}
+		if lostLease(err) {
+			g.log.Warn("reply end not stored: another process repaired it", "message_id", final.ID)
+			return false
 		}
 		if domain.IsKind(err, domain.ErrNotFound) || time.Now().After(deadline) {
 			g.log.Error("store reply end", "message_id", final.ID, "status", final.Status, "error", err)
-			return
+			return true
 		}
 		time.Sleep(time.Duration(100*(attempt+1)) * time.Millisecond)
 	}

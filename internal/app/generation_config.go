@@ -12,4 +12,7 @@ type GenerationConfig struct {
 	DefaultContextMessages int           // history sent to the model when the session does not say
 	MaxTokensCeiling       int           // server-side bound on a reply's max_tokens (0: none)
 	TitleModel             string        // model that names sessions (empty: the session's model)
+	// SoleProcess says no other process shares the database (no broker):
+	// at start, every unfinished reply is a dead process's.
+	SoleProcess bool
 }

@@ -18,6 +18,7 @@ var (
 	errShutdown        = errors.New("server shutting down")
 	errSessionDeleted  = errors.New("session deleted")
 	errMessageDeleted  = errors.New("message deleted")
+	errLeaseLost       = errors.New("another process took the reply over")
 )
 
 // Generator owns every reply for the life of the process, independent of
@@ -29,18 +30,24 @@ type Generator struct {
 	messages ports.MessageRepository
 	sessions ports.SessionRepository
 	events   ports.SessionEvents
+	announce *Announcer
+	control  ports.ReplyControl
 	limiter  ports.RateLimiter
+	slots    ports.GenerationSlots
 	usage    ports.UsageReader
 	ids      ports.IDs
 	clock    ports.Clock
 	log      *slog.Logger
 	cfg      GenerationConfig
 
+	// owner names this process in the leases of the replies it generates.
+	owner string
+
 	sessionLocks [sessionLockStripes]sync.Mutex
 
 	mu       sync.Mutex
-	runs     map[string]*run // by reply id
-	perUser  map[string]int
+	runs     map[string]*run    // by reply id
+	held     map[*slot]struct{} // slots reserved and not yet freed
 	stopping bool
 	wg       sync.WaitGroup
 
@@ -53,7 +60,8 @@ type Generator struct {
 
 // NewGenerator builds the generator; Start and Stop are its lifecycle.
 func NewGenerator(model ports.ChatModel, messages ports.MessageRepository, sessions ports.SessionRepository,
-	events ports.SessionEvents, limiter ports.RateLimiter, usage ports.UsageReader, ids ports.IDs, clock ports.Clock,
+	events ports.SessionEvents, control ports.ReplyControl, limiter ports.RateLimiter,
+	slots ports.GenerationSlots, usage ports.UsageReader, ids ports.IDs, clock ports.Clock,
 	log *slog.Logger, cfg GenerationConfig,
 ) *Generator {
 	if cfg.FlushInterval <= 0 {
@@ -61,25 +69,30 @@ func NewGenerator(model ports.ChatModel, messages ports.MessageRepository, sessi
 	}
 	root, cancel := context.WithCancelCause(context.Background())
 	return &Generator{
-		model: model, messages: messages, sessions: sessions, events: events, limiter: limiter, usage: usage,
-		ids: ids, clock: clock, log: log.With("component", "generator"), cfg: cfg,
-		runs: map[string]*run{}, perUser: map[string]int{},
+		model: model, messages: messages, sessions: sessions, events: events, announce: NewAnnouncer(events, log), control: control,
+		limiter: limiter, slots: slots, usage: usage,
+		ids: ids, clock: clock, log: log.With("component", "generator"), cfg: cfg, owner: ids.NewID(),
+		runs: map[string]*run{}, held: map[*slot]struct{}{},
 		root: root, cancelRoot: cancel,
 		flusherOff: make(chan struct{}), flusherEnd: make(chan struct{}),
 	}
 }
 
-// Start repairs replies left generating by a process that died, then starts
-// the flusher. It runs before the server accepts requests.
+// Start repairs replies left generating by processes that died, then starts
+// the upkeep loop. It runs before the server accepts requests. Among
+// several processes it never touches a reply whose process is alive (that
+// one holds a live lease); a sole process knows every unfinished reply is
+// left over, whatever its lease says.
 func (g *Generator) Start(ctx context.Context) error {
-	n, err := g.messages.InterruptStreaming(ctx, g.clock.Now())
-	if err != nil {
+	lapsedBy := g.clock.Now()
+	if g.cfg.SoleProcess {
+		lapsedBy = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if err := g.repairLapsed(ctx, lapsedBy); err != nil {
 		return err
 	}
-	if n > 0 {
-		g.log.Warn("repaired replies left generating by an earlier process", "count", n)
-	}
-	go g.flushLoop()
+	g.control.HandleCancels(g.cancelRequested)
+	go g.upkeepLoop()
 	return nil
 }
 
@@ -117,52 +130,6 @@ func (g *Generator) Stop(ctx context.Context) error {
 	return err
 }
 
-// slot is one of a user's concurrent-generation slots. It is freed for
-// the user when the reply's end is stored, before that end is announced, so
-// a client that posts again on seeing it is not refused; Stop waits until
-// the work that holds it is done (free, then done; both idempotent).
-type slot struct {
-	g        *Generator
-	userID   string
-	freeOnce sync.Once
-	doneOnce sync.Once
-}
-
-// free gives the user's slot back.
-func (s *slot) free() {
-	s.freeOnce.Do(func() {
-		s.g.mu.Lock()
-		defer s.g.mu.Unlock()
-		if s.g.perUser[s.userID]--; s.g.perUser[s.userID] <= 0 {
-			delete(s.g.perUser, s.userID)
-		}
-	})
-}
-
-// done frees the slot and ends the work Stop waits for.
-func (s *slot) done() {
-	s.free()
-	s.doneOnce.Do(s.g.wg.Done)
-}
-
-// reserve takes one of the user's concurrent-generation slots.
-func (g *Generator) reserve(userID string) (*slot, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.stopping {
-		return nil, domain.Unavailable("shutting-down", "the server is restarting; try again in a moment", nil)
-	}
-	if max := g.cfg.MaxConcurrentPerUser; max > 0 && g.perUser[userID] >= max {
-		return nil, domain.RateLimited("too-many-generations",
-			"you already have the maximum number of replies generating; wait for one to finish", 2*time.Second)
-	}
-	g.perUser[userID]++
-	// A reserved slot counts as running work: Stop waits for it, so a post
-	// admitted before the stop cannot start a reply after Stop returned.
-	g.wg.Add(1)
-	return &slot{g: g, userID: userID}, nil
-}
-
 // start announces the turn's new messages and runs the job in the
 // background, holding its slot until the run (and the naming of an untitled
 // session) is over. Announcing and registering happen under the session's
@@ -173,7 +140,7 @@ func (g *Generator) start(job generationJob, s *slot, created ...*domain.ChatMes
 	g.inSession(job.reply.SessionID(), func() {
 		for _, m := range created {
 			if m != nil {
-				g.events.Publish(domain.MessageEvent(domain.EventMessageCreated, m))
+				g.announce.Publish(ctx, domain.MessageEvent(domain.EventMessageCreated, m))
 			}
 		}
 		g.mu.Lock()
@@ -218,7 +185,7 @@ func (g *Generator) dropDeleted(sessionID string, deleted domain.DeletedMessages
 			}
 		}
 		g.mu.Unlock()
-		g.events.Publish(domain.SessionEvent{Type: domain.EventMessageDeleted, SessionID: sessionID, Deleted: &deleted})
+		g.announce.PublishFinal(context.Background(), domain.SessionEvent{Type: domain.EventMessageDeleted, SessionID: sessionID, Deleted: &deleted})
 	})
 }
 
@@ -228,6 +195,47 @@ func (g *Generator) forget(replyID string) {
 	g.mu.Lock()
 	delete(g.runs, replyID)
 	g.mu.Unlock()
+}
+
+// remoteCancelWait is how long a cancel waits for another process to stop
+// its reply before storing the cancellation itself.
+const remoteCancelWait = 2 * time.Second
+
+// cancelElsewhere asks the process that generates the reply to stop it, and
+// returns the reply once stored final, or nil when it is still unfinished
+// after remoteCancelWait.
+func (g *Generator) cancelElsewhere(ctx context.Context, replyID string) (*domain.ChatMessage, error) {
+	if err := g.control.RequestCancel(ctx, replyID); err != nil {
+		return nil, domain.Unavailable("cancel-unavailable", "the cancel could not be sent; try again shortly", err)
+	}
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+	deadline := time.NewTimer(remoteCancelWait)
+	defer deadline.Stop()
+	for {
+		select {
+		case <-poll.C:
+		case <-deadline.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		m, err := g.messages.Get(ctx, replyID)
+		if err != nil || m.Status().IsFinal() {
+			return m, err
+		}
+	}
+}
+
+// cancelRequested stops the reply if it generates here: a participant asked
+// for it on whichever process they reached.
+func (g *Generator) cancelRequested(replyID string) {
+	g.mu.Lock()
+	r := g.runs[replyID]
+	g.mu.Unlock()
+	if r != nil {
+		r.cancel(errCancelledByUser)
+	}
 }
 
 // cancel stops a running generation and waits until it has stored itself.
@@ -252,9 +260,11 @@ func (g *Generator) cancel(ctx context.Context, replyID string) bool {
 // carry up to that seq. Deltas are appended and published under the same
 // session lock, so the two agree and a client can apply events after lastSeq
 // without missing or doubling text.
-func (g *Generator) Snapshot(sessionID string) (lastSeq int64, streaming []domain.MessageSnapshot) {
+func (g *Generator) Snapshot(ctx context.Context, sessionID string) (lastSeq int64, streaming []domain.MessageSnapshot, err error) {
 	g.inSession(sessionID, func() {
-		lastSeq = g.events.LastSeq(sessionID)
+		if lastSeq, err = g.events.LastSeq(ctx, sessionID); err != nil {
+			return
+		}
 		g.mu.Lock()
 		runs := make([]*run, 0, 2)
 		for _, r := range g.runs {
@@ -268,7 +278,7 @@ func (g *Generator) Snapshot(sessionID string) (lastSeq int64, streaming []domai
 			streaming = append(streaming, r.snapshot())
 		}
 	})
-	return lastSeq, streaming
+	return lastSeq, streaming, err
 }
 
 // sessionLocks are striped by session id: what must be atomic per session
@@ -283,22 +293,6 @@ func (g *Generator) inSession(sessionID string, fn func()) {
 	mu.Lock()
 	defer mu.Unlock()
 	fn()
-}
-
-// flushLoop stores the text so far of every streaming reply that changed,
-// at least once per FlushInterval, off the token path.
-func (g *Generator) flushLoop() {
-	defer close(g.flusherEnd)
-	tick := time.NewTicker(g.cfg.FlushInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-g.flusherOff:
-			return
-		case <-tick.C:
-			g.flushAll()
-		}
-	}
 }
 
 func (g *Generator) flushAll() {
@@ -321,16 +315,20 @@ func (g *Generator) flushRun(r *run) {
 	if r.finished {
 		return
 	}
-	snap, dirty := r.progress(g.clock.Now())
+	snap, deltas, dirty := r.progress(g.clock.Now())
 	if !dirty {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.FlushInterval)
 	defer cancel()
-	err := g.messages.Save(ctx, domain.RehydrateMessage(snap))
+	err := g.messages.SaveReply(ctx, domain.RehydrateMessage(snap), g.owner, deltas)
 	switch {
 	case domain.IsKind(err, domain.ErrNotFound):
 		// Deleted with its session or its branch: nothing left to keep.
+	case lostLease(err):
+		// Another process repaired it while this one could not renew:
+		// what it stored and announced stands.
+		r.cancel(errLeaseLost)
 	case err != nil:
 		g.log.Warn("flush reply progress", "message_id", snap.ID, "error", err)
 		r.markDirty()

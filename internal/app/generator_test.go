@@ -271,10 +271,10 @@ func TestGeneratorFlushesProgress(t *testing.T) {
 	must(t, step.Text("abc"))
 	e.eventually("abc flushed", func() bool { return e.stored(res.Reply.ID()).Content() == "abc" })
 
-	failOn(e.store, "messages.Save", 3, domain.Unavailable("storage-unavailable", "down", nil))
+	failOn(e.store, "messages.SaveReply", 3, domain.Unavailable("storage-unavailable", "down", nil))
 	must(t, step.Text("def"))
 	e.eventually("abcdef flushed after failures", func() bool { return e.stored(res.Reply.ID()).Content() == "abcdef" })
-	if n := e.store.Calls("messages.Save"); n < 4 {
+	if n := e.store.Calls("messages.SaveReply"); n < 4 {
 		t.Fatalf("%d saves, want the 3 failures retried", n)
 	}
 	m := e.stored(res.Reply.ID())
@@ -331,7 +331,7 @@ func TestGeneratorStartRepairsLeftoverReplies(t *testing.T) {
 
 func TestGeneratorStartFailsWhenRepairFails(t *testing.T) {
 	e := newEnv(t, unstarted())
-	failOn(e.store, "messages.InterruptStreaming", 1, errFlaky)
+	failOn(e.store, "messages.RepairLapsed", 1, errFlaky)
 	if err := e.gen.Start(e.ctx); !errors.Is(err, errFlaky) {
 		t.Fatalf("start: %v, want the storage error", err)
 	}
@@ -369,7 +369,7 @@ func TestGeneratorSnapshotAgreesWithLastSeq(t *testing.T) {
 
 	checked, midway := 0, 0
 	for {
-		lastSeq, streaming := e.gen.Snapshot(s.ID())
+		lastSeq, streaming, _ := e.gen.Snapshot(e.ctx, s.ID())
 		events := e.bus.Published(s.ID())
 		finalSeq := int64(-1)
 		for _, ev := range events {
@@ -424,10 +424,10 @@ func TestGeneratorKeepsSessionsApart(t *testing.T) {
 	started(t, step)
 	rb := e.ask(b, owner, "for b")
 	e.final(b.ID(), rb.Reply.ID())
-	if _, streaming := e.gen.Snapshot(b.ID()); len(streaming) != 0 {
+	if _, streaming, _ := e.gen.Snapshot(e.ctx, b.ID()); len(streaming) != 0 {
 		t.Fatalf("b lists a's reply: %+v", streaming)
 	}
-	if _, streaming := e.gen.Snapshot(a.ID()); len(streaming) != 1 || streaming[0].ID != ra.Reply.ID() {
+	if _, streaming, _ := e.gen.Snapshot(e.ctx, a.ID()); len(streaming) != 1 || streaming[0].ID != ra.Reply.ID() {
 		t.Fatalf("a lists %+v", streaming)
 	}
 	for _, ev := range e.bus.Published(b.ID()) {

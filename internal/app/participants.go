@@ -18,13 +18,13 @@ type Participants struct {
 	access   *Access
 	sessions ports.SessionRepository
 	users    ports.UserRepository
-	events   ports.SessionEvents
+	events   *Announcer
 	clock    ports.Clock
 }
 
 // NewParticipants builds the use cases.
 func NewParticipants(access *Access, sessions ports.SessionRepository, users ports.UserRepository,
-	events ports.SessionEvents, clock ports.Clock,
+	events *Announcer, clock ports.Clock,
 ) *Participants {
 	return &Participants{access: access, sessions: sessions, users: users, events: events, clock: clock}
 }
@@ -118,7 +118,7 @@ func (h *Participants) Remove(ctx context.Context, caller Caller, sessionID, use
 		return err
 	}
 	// Their open sockets close: access ends with membership.
-	h.events.Signal(domain.SessionEvent{Type: domain.EventParticipantRemoved, SessionID: sessionID,
+	h.events.Signal(ctx, domain.SessionEvent{Type: domain.EventParticipantRemoved, SessionID: sessionID,
 		Removed: &domain.RemovedParticipant{UserID: userID}})
 	return nil
 }

@@ -61,7 +61,7 @@ func (h *ProcessLLM) Handle(ctx context.Context, caller Caller, cmd ProcessLLMCm
 	if err != nil {
 		return nil, err
 	}
-	turn := ports.NewTurn{Message: prompt, Reply: pending.Placeholder(), Placement: domain.FollowCurrent()}
+	turn := ports.NewTurn{Message: prompt, Reply: pending.Placeholder(), Lease: pending.Lease(), Placement: domain.FollowCurrent()}
 	if err := h.messages.CreateTurn(ctx, turn); err != nil {
 		pending.Abandon()
 		return nil, err

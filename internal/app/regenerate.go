@@ -54,7 +54,7 @@ func (h *Regenerate) Handle(ctx context.Context, caller Caller, cmd RegenerateCm
 	if err != nil {
 		return nil, err
 	}
-	turn := ports.NewTurn{Reply: pending.Placeholder(), Placement: domain.Under(parentID)}
+	turn := ports.NewTurn{Reply: pending.Placeholder(), Lease: pending.Lease(), Placement: domain.Under(parentID)}
 	if err := h.messages.CreateTurn(ctx, turn); err != nil {
 		pending.Abandon()
 		return nil, err

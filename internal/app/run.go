@@ -30,6 +30,7 @@ type run struct {
 	mu        sync.Mutex
 	reply     *domain.ChatMessage
 	text      strings.Builder
+	deltas    int // delta events published, all of them in text
 	reasoning strings.Builder
 	dirty     bool
 
@@ -45,6 +46,7 @@ func (r *run) append(delta string, now time.Time) {
 		_ = r.reply.StartStreaming(now)
 	}
 	r.text.WriteString(delta)
+	r.deltas++
 	r.dirty = true
 }
 
@@ -61,15 +63,15 @@ func (r *run) markStreaming(now time.Time) {
 
 // progress returns the reply with its text so far, and whether it changed
 // since the last call.
-func (r *run) progress(now time.Time) (domain.MessageSnapshot, bool) {
+func (r *run) progress(now time.Time) (snap domain.MessageSnapshot, deltas int, dirty bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	dirty := r.dirty
+	dirty = r.dirty
 	r.dirty = false
 	if dirty && r.reply.Status() == domain.StatusStreaming {
 		_ = r.reply.RecordProgress(r.text.String(), now)
 	}
-	return r.reply.Snapshot(), dirty
+	return r.reply.Snapshot(), r.deltas, dirty
 }
 
 func (r *run) markDirty() {
@@ -85,6 +87,13 @@ func (r *run) snapshot() domain.MessageSnapshot {
 	s := r.reply.Snapshot()
 	s.Content = r.text.String()
 	return s
+}
+
+// deltaCount is how many delta events the run published.
+func (r *run) deltaCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.deltas
 }
 
 // content is the whole text generated.

@@ -41,7 +41,7 @@ type SendMessage struct {
 	messages    ports.MessageRepository
 	idempotency ports.IdempotencyRepository
 	gen         *Generator
-	events      ports.SessionEvents
+	events      *Announcer
 	ids         ports.IDs
 	clock       ports.Clock
 	limits      Limits
@@ -49,7 +49,7 @@ type SendMessage struct {
 
 // NewSendMessage builds the use case.
 func NewSendMessage(access *Access, messages ports.MessageRepository, idempotency ports.IdempotencyRepository,
-	gen *Generator, events ports.SessionEvents, ids ports.IDs, clock ports.Clock, limits Limits,
+	gen *Generator, events *Announcer, ids ports.IDs, clock ports.Clock, limits Limits,
 ) *SendMessage {
 	return &SendMessage{access: access, messages: messages, idempotency: idempotency, gen: gen, events: events,
 		ids: ids, clock: clock, limits: limits}
@@ -84,7 +84,7 @@ func (h *SendMessage) Handle(ctx context.Context, caller Caller, cmd SendMessage
 		if pending, err = h.gen.admit(ctx, caller, session, targetOf(session, cmd.Provider, cmd.Model)); err != nil {
 			return SendResult{}, err
 		}
-		turn.Reply = pending.Placeholder()
+		turn.Reply, turn.Lease = pending.Placeholder(), pending.Lease()
 	}
 	if cmd.IdempotencyKey != "" {
 		turn.Idempotency = &domain.IdempotencyRecord{
@@ -109,7 +109,7 @@ func (h *SendMessage) Handle(ctx context.Context, caller Caller, cmd SendMessage
 	}
 	res := SendResult{Message: msg}
 	if pending == nil {
-		h.events.Publish(domain.MessageEvent(domain.EventMessageCreated, msg))
+		h.events.Publish(ctx, domain.MessageEvent(domain.EventMessageCreated, msg))
 		return res, nil
 	}
 	// The run owns the placeholder from now on; answer a copy.

@@ -79,7 +79,7 @@ func TestDeleteSessionAnnouncesThenEndsSubscriptions(t *testing.T) {
 	s := e.session(owner, "t")
 	e.join(s, member, domain.ParticipantMember)
 	m := e.post(s, owner, "bye")
-	sub, _ := e.bus.Subscribe(s.ID(), -1, 8)
+	sub, _, _ := e.bus.Subscribe(e.ctx, s.ID(), -1, 8)
 
 	must(t, e.remove.Handle(e.ctx, owner, s.ID()))
 	var got []domain.SessionEvent

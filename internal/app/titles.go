@@ -58,7 +58,7 @@ func (g *Generator) nameSession(r *run, reply domain.MessageSnapshot) {
 	if err != nil || !changed {
 		return
 	}
-	g.events.Publish(domain.SessionChanged(domain.EventSessionUpdated, s))
+	g.announce.Publish(ctx, domain.SessionChanged(domain.EventSessionUpdated, s))
 }
 
 func excerpt(s string) string {

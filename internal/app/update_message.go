@@ -11,13 +11,13 @@ import (
 type UpdateMessage struct {
 	access   *Access
 	messages ports.MessageRepository
-	events   ports.SessionEvents
+	events   *Announcer
 	clock    ports.Clock
 	limits   Limits
 }
 
 // NewUpdateMessage builds the use case.
-func NewUpdateMessage(access *Access, messages ports.MessageRepository, events ports.SessionEvents, clock ports.Clock,
+func NewUpdateMessage(access *Access, messages ports.MessageRepository, events *Announcer, clock ports.Clock,
 	limits Limits,
 ) *UpdateMessage {
 	return &UpdateMessage{access: access, messages: messages, events: events, clock: clock, limits: limits}
@@ -38,6 +38,6 @@ func (h *UpdateMessage) Handle(ctx context.Context, caller Caller, messageID str
 	if err != nil {
 		return nil, err
 	}
-	h.events.Publish(domain.MessageEvent(domain.EventMessageUpdated, m))
+	h.events.Publish(ctx, domain.MessageEvent(domain.EventMessageUpdated, m))
 	return m, nil
 }

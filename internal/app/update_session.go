@@ -19,13 +19,13 @@ type UpdateSession struct {
 	access   *Access
 	sessions ports.SessionRepository
 	messages ports.MessageRepository
-	events   ports.SessionEvents
+	events   *Announcer
 	clock    ports.Clock
 }
 
 // NewUpdateSession builds the use case.
 func NewUpdateSession(access *Access, sessions ports.SessionRepository, messages ports.MessageRepository,
-	events ports.SessionEvents, clock ports.Clock,
+	events *Announcer, clock ports.Clock,
 ) *UpdateSession {
 	return &UpdateSession{access: access, sessions: sessions, messages: messages, events: events, clock: clock}
 }
@@ -63,6 +63,6 @@ func (h *UpdateSession) Handle(ctx context.Context, caller Caller, sessionID str
 			return nil, err
 		}
 	}
-	h.events.Publish(domain.SessionChanged(domain.EventSessionUpdated, s))
+	h.events.Publish(ctx, domain.SessionChanged(domain.EventSessionUpdated, s))
 	return s, nil
 }

@@ -1,6 +1,7 @@
 package ports
 
 import (
+	"context"
 	"errors"
 
 	"github.com/chatd/chatd/internal/domain"
@@ -33,22 +34,48 @@ type Resume struct {
 	LastSeq int64
 }
 
-// SessionEvents orders and fans out each session's events. Nothing outside
-// its adapter may assume that publisher and subscriber share a process.
-type SessionEvents interface {
+// SessionPublisher orders each session's events and delivers them to every
+// subscriber of the service, in whichever process it runs. Every call may
+// reach a broker, so each takes a context and may fail; a failed Publish
+// gave out no seq.
+type SessionPublisher interface {
 	// Publish gives e the session's next seq and delivers it to subscribers.
-	Publish(e domain.SessionEvent) domain.SessionEvent
+	Publish(ctx context.Context, e domain.SessionEvent) (domain.SessionEvent, error)
 	// Signal delivers a best-effort event (typing, presence) without a seq.
-	Signal(e domain.SessionEvent)
+	Signal(ctx context.Context, e domain.SessionEvent) error
+	// Close ends the session's subscriptions in every process (the session
+	// was deleted) and forgets its events.
+	Close(ctx context.Context, sessionID string) error
+}
+
+// SessionSubscriber reads each session's events, wherever they were
+// published. Nothing outside its adapter may assume that publisher and
+// subscriber share a process.
+type SessionSubscriber interface {
 	// Subscribe starts receiving the session's events published after
 	// afterSeq; afterSeq < 0 means "from now on".
-	Subscribe(sessionID string, afterSeq int64, buffer int) (Subscription, Resume)
+	Subscribe(ctx context.Context, sessionID string, afterSeq int64, buffer int) (Subscription, Resume, error)
 	// Replay returns the events published after afterSeq that the window
 	// still holds, without subscribing (a socket resuming in a room that is
 	// already subscribed).
-	Replay(sessionID string, afterSeq int64) Resume
+	Replay(ctx context.Context, sessionID string, afterSeq int64) (Resume, error)
 	// LastSeq is the seq of the session's newest event.
-	LastSeq(sessionID string) int64
-	// Close ends the session's subscriptions (the session was deleted).
-	Close(sessionID string)
+	LastSeq(ctx context.Context, sessionID string) (int64, error)
+}
+
+// SessionEvents is both sides, as one adapter provides them.
+type SessionEvents interface {
+	SessionPublisher
+	SessionSubscriber
+}
+
+// ReplyControl reaches the process that generates a reply, wherever it runs.
+type ReplyControl interface {
+	// RequestCancel asks whichever process generates replyID to stop it. It
+	// returns once the request is on its way, not when the reply stopped.
+	RequestCancel(ctx context.Context, replyID string) error
+	// HandleCancels sets the function called in this process for every
+	// cancel request of the service (this process's own included); a
+	// process that does not generate replyID ignores it. Set once, at start.
+	HandleCancels(fn func(replyID string))
 }

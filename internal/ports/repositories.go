@@ -70,6 +70,8 @@ type NewTurn struct {
 	Reply       *domain.ChatMessage
 	Idempotency *domain.IdempotencyRecord
 	Placement   domain.Placement
+	// Lease is the generating process's hold on Reply.
+	Lease ReplyLease
 }
 
 // MessageQuery selects a page of a session's messages.
@@ -114,11 +116,38 @@ type MessageRepository interface {
 	DeleteSubtree(ctx context.Context, messageID string, now time.Time) (DeletedSubtree, error)
 	// Update loads the message, lets fn change it, and stores the result in one transaction.
 	Update(ctx context.Context, id string, fn func(*domain.ChatMessage) error) (*domain.ChatMessage, error)
-	// Save stores the message's current state (generation progress and end).
+	// Save stores the message's current state.
 	Save(ctx context.Context, m *domain.ChatMessage) error
-	// InterruptStreaming marks replies left pending or streaming by a dead
-	// process as interrupted and returns how many it changed.
-	InterruptStreaming(ctx context.Context, at time.Time) (int, error)
+	// SaveReply stores a generating reply's progress or end for the process
+	// that generates it. It is Conflict "reply-not-owned" when owner no
+	// longer holds the reply (its lease lapsed and another process repaired
+	// it), so a late writer never overwrites a newer state. A final state
+	// ends the lease.
+	// deltas is how many of the reply's delta events the text holds.
+	SaveReply(ctx context.Context, m *domain.ChatMessage, owner string, deltas int) error
+	// Generating lists the session's unfinished replies as stored, oldest
+	// first, each with how many of its delta events the stored text holds.
+	Generating(ctx context.Context, sessionID string) ([]GeneratingReply, error)
+	// RenewLeases extends owner's leases on the replies it generates to until.
+	RenewLeases(ctx context.Context, owner string, until time.Time) error
+	// RepairLapsed stores as interrupted at now, with their text, the
+	// replies left pending or streaming whose lease lapsed before lapsedBy
+	// (their process died) or that never had one, and returns them. Each is
+	// returned to exactly one caller, however many processes repair at once.
+	RepairLapsed(ctx context.Context, lapsedBy, now time.Time) ([]*domain.ChatMessage, error)
+}
+
+// GeneratingReply is an unfinished reply as stored: its text holds its
+// first Deltas delta events.
+type GeneratingReply struct {
+	Message *domain.ChatMessage
+	Deltas  int
+}
+
+// ReplyLease is who generates a new reply, and until when at least.
+type ReplyLease struct {
+	Owner string
+	Until time.Time
 }
 
 // IdempotencyRepository finds what a keyed post created earlier.

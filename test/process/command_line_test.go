@@ -280,6 +280,18 @@ func TestCommandLine(t *testing.T) {
 		}
 	})
 
+	t.Run("healthcheck exits 0 for a ready server and 1 when none answers", func(t *testing.T) {
+		d := newDeployment(t, "")
+		if _, code := d.run("chatd healthcheck, nothing serving", "", map[string]string{"CHAT_HTTP_ADDR": freeAddr(t)},
+			"healthcheck"); code != 1 {
+			t.Fatalf("healthcheck with nothing listening exited %d, want 1", code)
+		}
+		srv := d.start("chatd", nil)
+		if p, code := d.run("chatd healthcheck", "", map[string]string{"CHAT_HTTP_ADDR": srv.addr}, "healthcheck"); code != 0 {
+			t.Fatalf("healthcheck of a ready server exited %d: %s", code, p.stderr.String())
+		}
+		srv.stop(20 * time.Second)
+	})
 	t.Run("user create makes the first admin", func(t *testing.T) {
 		d := newDeployment(t, "")
 		const email, password = "admin@example.com", "admin-password-42"

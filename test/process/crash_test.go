@@ -100,7 +100,7 @@ func TestSIGKILLMidStreamIsRepairedAtTheNextStart(t *testing.T) {
 			problems = append(problems, fmt.Sprintf("message_metadata has no finish_reason (%v)", reply.MessageMetadata))
 		}
 		if len(problems) > 0 {
-			t.Errorf("a reply repaired at start (storage MessageRepo.InterruptStreaming) only gets status "+
+			t.Errorf("a reply repaired at start (storage MessageRepo.RepairLapsed) only gets status "+
 				"interrupted and updated_at: %s, while a reply interrupted by a drain carries error_message %q and "+
 				"finish_reason \"interrupted\" (CONTRACT.md: assistant replies hold at least finish_reason...)",
 				strings.Join(problems, "; "), "the server stopped before the reply was finished")

@@ -43,6 +43,7 @@ type Config struct {
 	TitleModel                  string
 	ReplayEvents                int
 	ReplayAge                   time.Duration
+	BrokerURL                   string
 	WSMaxFrameBytes             int64
 	WSSendBuffer                int
 

@@ -17,6 +17,8 @@ import (
 	"github.com/chatd/chatd/internal/adapters/httpapi"
 	"github.com/chatd/chatd/internal/adapters/ratelimit"
 	"github.com/chatd/chatd/internal/adapters/realtime"
+	"github.com/chatd/chatd/internal/adapters/redisbus"
+	"github.com/chatd/chatd/internal/adapters/redislimits"
 	"github.com/chatd/chatd/internal/adapters/storage"
 	"github.com/chatd/chatd/internal/adapters/system"
 	"github.com/chatd/chatd/internal/app"
@@ -25,14 +27,16 @@ import (
 // moduleConfigs splits the one Config into each module's piece.
 type moduleConfigs struct {
 	fx.Out
-	Storage    storage.Config
-	Auth       auth.Config
-	HTTP       httpapi.Config
-	Limits     app.Limits
-	Generation app.GenerationConfig
-	LLM        llm.Config
-	Events     eventbus.Config
-	Realtime   realtime.Config
+	Storage     storage.Config
+	Auth        auth.Config
+	HTTP        httpapi.Config
+	Limits      app.Limits
+	Generation  app.GenerationConfig
+	LLM         llm.Config
+	Events      eventbus.Config
+	Broker      redisbus.Config
+	RedisLimits redislimits.Config
+	Realtime    realtime.Config
 }
 
 func splitConfig(c Config) moduleConfigs {
@@ -47,7 +51,7 @@ func splitConfig(c Config) moduleConfigs {
 			MaxConcurrentPerUser: c.MaxConcurrentGenerations, RateLimitPerMinute: c.RateLimitLLM,
 			DailyTokens:   c.UserDailyTokens,
 			FlushInterval: time.Second, ShutdownTimeout: c.ShutdownTimeout, DefaultContextMessages: c.ContextMessages,
-			MaxTokensCeiling: c.MaxTokensCeiling, TitleModel: c.TitleModel,
+			MaxTokensCeiling: c.MaxTokensCeiling, TitleModel: c.TitleModel, SoleProcess: c.BrokerURL == "",
 		},
 		LLM: llm.Config{
 			Local: llm.ProviderConfig{BaseURL: c.LocalBaseURL, APIKey: c.LocalAPIKey, FirstTokenTimeout: c.LocalFirstTokenTimeout},
@@ -56,7 +60,9 @@ func splitConfig(c Config) moduleConfigs {
 			ConnectTimeout: c.LLMConnectTimeout, IdleTimeout: c.LLMIdleTimeout, TotalTimeout: c.LLMTotalTimeout,
 			MaxRetries: llmRetries(c.LLMMaxRetries),
 		},
-		Events: eventbus.Config{ReplayEvents: c.ReplayEvents, ReplayAge: c.ReplayAge},
+		Events:      eventbus.Config{ReplayEvents: c.ReplayEvents, ReplayAge: c.ReplayAge},
+		Broker:      redisbus.Config{URL: c.BrokerURL, ReplayEvents: c.ReplayEvents},
+		RedisLimits: redislimits.Config{URL: c.BrokerURL},
 		Realtime: realtime.Config{AllowedOrigins: c.CORSOrigins, MaxFrameBytes: c.WSMaxFrameBytes,
 			SendBuffer: c.WSSendBuffer},
 	}
@@ -67,13 +73,15 @@ func splitConfig(c Config) moduleConfigs {
 func Options(cfg Config, log *zap.Logger) fx.Option {
 	return fx.Options(
 		CoreOptions(cfg, log),
+		app.Serving,
 		realtime.Module,
 		httpapi.Module,
 	)
 }
 
-// CoreOptions is the graph without any listener: storage, auth and the use
-// cases. Commands such as `chatd user create` run on it.
+// CoreOptions is the graph without any listener and without generating:
+// storage, auth and the use cases. Commands such as `chatd user create` run
+// on it, and never touch the replies a running server generates.
 func CoreOptions(cfg Config, log *zap.Logger) fx.Option {
 	return fx.Options(
 		fx.Supply(cfg, log),
@@ -86,12 +94,21 @@ func CoreOptions(cfg Config, log *zap.Logger) fx.Option {
 		fx.Provide(func(l *zap.Logger) *slog.Logger { return slog.New(zapslog.NewHandler(l.Core())) }),
 		system.Module,
 		storage.Module,
-		eventbus.Module,
+		sharedState(cfg),
 		llm.Module,
 		auth.Module,
-		ratelimit.Module,
 		app.Module,
 	)
+}
+
+// sharedState is what the processes of one service share: nothing beyond
+// this process without a broker, else the broker holds the session events,
+// cancel requests and per-user limits.
+func sharedState(cfg Config) fx.Option {
+	if cfg.BrokerURL == "" {
+		return fx.Options(eventbus.Module, ratelimit.Module)
+	}
+	return fx.Options(redisbus.Module, redislimits.Module)
 }
 
 // llmRetries maps CHAT_LLM_MAX_RETRIES to the adapter's convention, where

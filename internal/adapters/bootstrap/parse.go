@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -73,6 +74,15 @@ func positiveDuration(dst *time.Duration, v string) error {
 
 // baseURL accepts an absolute http(s) URL; upstream hosts come from the
 // deployment only, never from a request.
+// brokerURL accepts an empty value (one process) or a Redis URL.
+func brokerURL(dst *string, v string) error {
+	if v != "" && !strings.HasPrefix(v, "redis://") && !strings.HasPrefix(v, "rediss://") {
+		return errors.New("must be empty or a redis:// or rediss:// URL")
+	}
+	*dst = v
+	return nil
+}
+
 func baseURL(dst *string, v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -5,6 +5,7 @@
 package eventbus
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -64,32 +65,34 @@ func (b *Bus) topic(sessionID string) *topic {
 }
 
 // Publish gives e the session's next seq and delivers it.
-func (b *Bus) Publish(e domain.SessionEvent) domain.SessionEvent {
-	return b.topic(e.SessionID).publish(e, b.now(), true)
+func (b *Bus) Publish(_ context.Context, e domain.SessionEvent) (domain.SessionEvent, error) {
+	return b.topic(e.SessionID).publish(e, b.now(), true), nil
 }
 
 // Signal delivers e to current subscribers only, without a seq.
-func (b *Bus) Signal(e domain.SessionEvent) {
+func (b *Bus) Signal(_ context.Context, e domain.SessionEvent) error {
 	b.topic(e.SessionID).publish(e, b.now(), false)
+	return nil
 }
 
 // Subscribe starts a subscription after afterSeq (negative: from now).
-func (b *Bus) Subscribe(sessionID string, afterSeq int64, buffer int) (ports.Subscription, ports.Resume) {
-	return b.topic(sessionID).subscribe(afterSeq, buffer, b.now())
+func (b *Bus) Subscribe(_ context.Context, sessionID string, afterSeq int64, buffer int) (ports.Subscription, ports.Resume, error) {
+	sub, res := b.topic(sessionID).subscribe(afterSeq, buffer, b.now())
+	return sub, res, nil
 }
 
 // Replay returns what the window holds after afterSeq.
-func (b *Bus) Replay(sessionID string, afterSeq int64) ports.Resume {
-	return b.topic(sessionID).replay(afterSeq, b.now())
+func (b *Bus) Replay(_ context.Context, sessionID string, afterSeq int64) (ports.Resume, error) {
+	return b.topic(sessionID).replay(afterSeq, b.now()), nil
 }
 
 // LastSeq is the seq of the session's newest event.
-func (b *Bus) LastSeq(sessionID string) int64 {
-	return b.topic(sessionID).lastSeq()
+func (b *Bus) LastSeq(_ context.Context, sessionID string) (int64, error) {
+	return b.topic(sessionID).lastSeq(), nil
 }
 
 // Close ends every subscription of the session and forgets it.
-func (b *Bus) Close(sessionID string) {
+func (b *Bus) Close(_ context.Context, sessionID string) error {
 	b.mu.Lock()
 	t := b.topics[sessionID]
 	delete(b.topics, sessionID)
@@ -97,6 +100,7 @@ func (b *Bus) Close(sessionID string) {
 	if t != nil {
 		t.closeAll()
 	}
+	return nil
 }
 
 // Evict forgets sessions that have neither subscribers nor recent events, so

@@ -15,7 +15,9 @@ var Module = fx.Module("eventbus",
 	fx.Provide(fx.Annotate(
 		func(cfg Config, clock ports.Clock) *Bus { return New(cfg, clock.Now) },
 		fx.As(fx.Self()), fx.As(new(ports.SessionEvents)),
+		fx.As(new(ports.SessionPublisher)), fx.As(new(ports.SessionSubscriber)),
 	)),
+	fx.Provide(fx.Annotate(func() *Control { return &Control{} }, fx.As(new(ports.ReplyControl)))),
 	fx.Invoke(func(lc fx.Lifecycle, b *Bus) {
 		stop := make(chan struct{})
 		done := make(chan struct{})

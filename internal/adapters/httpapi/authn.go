@@ -53,7 +53,14 @@ func callerOf(c *gin.Context) app.Caller {
 // rateLimit spends one event of the budget keyed by key(c); over it is 429.
 func rateLimit(limiter ports.RateLimiter, clock ports.Clock, rate ports.Rate, scope string, key func(*gin.Context) string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		ok, retryAfter := limiter.Allow(scope+":"+key(c), rate, clock.Now())
+		ok, retryAfter, err := limiter.Allow(c.Request.Context(), scope+":"+key(c), rate, clock.Now())
+		if err != nil {
+			// Fail closed: the shared store keeps the limits of the whole
+			// service, and a limit nobody can check is not a limit.
+			_ = c.Error(limitsUnavailable(err))
+			c.Abort()
+			return
+		}
 		if !ok {
 			_ = c.Error(domain.RateLimited("rate-limited", "too many requests; retry after the time in Retry-After", retryAfter))
 			c.Abort()
@@ -61,6 +68,10 @@ func rateLimit(limiter ports.RateLimiter, clock ports.Clock, rate ports.Rate, sc
 		}
 		c.Next()
 	}
+}
+
+func limitsUnavailable(err error) error {
+	return domain.Unavailable("limits-unavailable", "the service cannot check rate limits right now; try again shortly", err)
 }
 
 func rateLimitedLogin(retryAfter time.Duration) error {

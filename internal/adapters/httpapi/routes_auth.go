@@ -61,7 +61,12 @@ func (h *authRoutes) postLogin(c *gin.Context) error {
 	}
 	// Per-account attempts are limited too, so one address cannot be
 	// rotated to guess one account's password.
-	if ok, retry := h.limiter.Allow("login:"+strings.ToLower(strings.TrimSpace(req.Email)), ports.Rate{PerMinute: h.cfg.RateLimitAuth}, h.clock.Now()); !ok {
+	account := "login:" + strings.ToLower(strings.TrimSpace(req.Email))
+	ok, retry, err := h.limiter.Allow(c.Request.Context(), account, ports.Rate{PerMinute: h.cfg.RateLimitAuth}, h.clock.Now())
+	if err != nil {
+		return limitsUnavailable(err)
+	}
+	if !ok {
 		return rateLimitedLogin(retry)
 	}
 	res, err := h.login.Handle(c.Request.Context(), app.LoginCmd{Email: req.Email, Password: req.Password})

@@ -117,7 +117,9 @@ func (h *messageRoutes) post(c *gin.Context) error {
 	var sub ports.Subscription
 	if sse || (wait != nil && *wait) {
 		// Subscribe before the post publishes anything, so no event is missed.
-		sub, _ = h.events.Subscribe(sessionID, -1, subscriptionBuffer)
+		if sub, _, err = h.events.Subscribe(c.Request.Context(), sessionID, -1, subscriptionBuffer); err != nil {
+			return eventsUnavailable(err)
+		}
 		defer sub.Close()
 	}
 	res, err := h.send.Handle(c.Request.Context(), callerOf(c), cmd)

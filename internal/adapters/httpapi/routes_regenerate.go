@@ -41,7 +41,9 @@ func (h *messageRoutes) postRegenerate(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
-		sub, _ = h.events.Subscribe(m.SessionID(), -1, subscriptionBuffer)
+		if sub, _, err = h.events.Subscribe(c.Request.Context(), m.SessionID(), -1, subscriptionBuffer); err != nil {
+			return eventsUnavailable(err)
+		}
 		defer sub.Close()
 	}
 	reply, err := h.regenerate.Handle(c.Request.Context(), callerOf(c), cmd)

@@ -150,3 +150,9 @@ func awaitReply(c *gin.Context, drain <-chan struct{}, sub ports.Subscription, r
 		}
 	}
 }
+
+// eventsUnavailable answers a stream or a wait that cannot subscribe: the
+// broker is not answering, and nothing was posted yet.
+func eventsUnavailable(err error) error {
+	return domain.Unavailable("events-unavailable", "live updates are not available right now; try again shortly", err)
+}

@@ -2,6 +2,7 @@
 package ratelimit
 
 import (
+	"context"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -83,7 +84,13 @@ func newLimiter(maxKeys, shards int) *Limiter {
 }
 
 // Allow spends one event of key's budget at rate, as of now.
-func (l *Limiter) Allow(key string, rate ports.Rate, now time.Time) (bool, time.Duration) {
+func (l *Limiter) Allow(_ context.Context, key string, rate ports.Rate, now time.Time) (bool, time.Duration, error) {
+	ok, retry := l.take(key, rate, now)
+	return ok, retry, nil
+}
+
+// take spends one event of key's bucket.
+func (l *Limiter) take(key string, rate ports.Rate, now time.Time) (bool, time.Duration) {
 	if rate.PerMinute <= 0 {
 		return true, 0
 	}

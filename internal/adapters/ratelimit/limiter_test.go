@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,14 +17,14 @@ var t0 = time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
 
 func mustAllow(t *testing.T, l *Limiter, key string, r ports.Rate, now time.Time) {
 	t.Helper()
-	if ok, retry := l.Allow(key, r, now); !ok {
+	if ok, retry := l.take(key, r, now); !ok {
 		t.Fatalf("Allow(%q, %v) refused, retry after %v", key, now.Sub(t0), retry)
 	}
 }
 
 func mustRefuse(t *testing.T, l *Limiter, key string, r ports.Rate, now time.Time, wantRetry time.Duration) {
 	t.Helper()
-	ok, retry := l.Allow(key, r, now)
+	ok, retry := l.take(key, r, now)
 	if ok {
 		t.Fatalf("Allow(%q, %v) allowed", key, now.Sub(t0))
 	}
@@ -156,11 +157,11 @@ func TestConcurrentUse(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 1000 {
-				if ok, _ := l.Allow("shared", r, t0); ok {
+				if ok, _ := l.take("shared", r, t0); ok {
 					allowed.Add(1)
 				}
 				// Churn other keys through the same shards to race eviction.
-				l.Allow("g"+strconv.Itoa(g)+"-"+strconv.Itoa(i), r, t0.Add(time.Duration(i)))
+				l.take("g"+strconv.Itoa(g)+"-"+strconv.Itoa(i), r, t0.Add(time.Duration(i)))
 			}
 		})
 	}
@@ -180,7 +181,7 @@ func TestConcurrentUse(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 1000 {
-				if ok, _ := l.Allow("shared", r, t0); ok {
+				if ok, _ := l.take("shared", r, t0); ok {
 					allowed.Add(1)
 				}
 			}
@@ -198,7 +199,7 @@ func TestModule(t *testing.T) {
 	if err := app.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := rl.Allow("k", ports.Rate{PerMinute: 1}, t0); !ok {
+	if ok, _, _ := rl.Allow(context.Background(), "k", ports.Rate{PerMinute: 1}, t0); !ok {
 		t.Error("first call refused")
 	}
 }
@@ -218,7 +219,7 @@ func BenchmarkAllow(b *testing.B) {
 		// would, instead of all hitting the same shard in lockstep.
 		i := int(worker.Add(1)) * 1021
 		for pb.Next() {
-			l.Allow(keys[i&(len(keys)-1)], r, now)
+			l.take(keys[i&(len(keys)-1)], r, now)
 			i++
 		}
 	})

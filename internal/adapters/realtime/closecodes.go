@@ -9,6 +9,10 @@ const (
 	closeSessionDeleted = 4404 // the session is gone
 )
 
+// closeTryAgain (RFC 6455's 1013, "try again later") ends the sockets of a
+// room whose events cannot be read: the broker is not answering.
+const closeTryAgain = websocket.CloseTryAgainLater
+
 func closeFrame(code int, reason string) []byte {
 	return websocket.FormatCloseMessage(code, reason)
 }

@@ -68,7 +68,7 @@ func FuzzInboundFrame(f *testing.F) {
 	store := fakes.NewStore()
 	bus := eventbus.New(eventbus.Config{}, time.Now)
 	clock := fakes.NewClock(time.Time{})
-	gen := app.NewGenerator(fakes.NewChatModel(), store.Messages(), store.Sessions(), bus, fakes.NewRateLimiter(),
+	gen := app.NewGenerator(fakes.NewChatModel(), store.Messages(), store.Sessions(), bus, &eventbus.Control{}, fakes.NewRateLimiter(), fakes.NewGenerationSlots(),
 		store.Stats(), fakes.NewIDs(), clock, slog.New(slog.NewTextHandler(io.Discard, nil)), app.GenerationConfig{})
 	hub := NewHub(Config{}, fakes.NewTokenIssuer(clock.Now), app.NewAccess(store.Sessions()), gen, bus,
 		prometheus.NewRegistry(), zap.NewNop())

@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"time"
@@ -62,7 +63,12 @@ func newRoom(id string, rs *rooms) *room {
 }
 
 func (r *room) pump() {
-	sub, res := r.rs.events.Subscribe(r.id, -1, roomBuffer)
+	sub, res, err := r.rs.events.Subscribe(context.Background(), r.id, -1, roomBuffer)
+	if err != nil {
+		r.rs.log.Warn("room cannot subscribe", zap.String("session_id", r.id), zap.Error(err))
+		r.subscriptionEnded(err)
+		return
+	}
 	defer sub.Close()
 	r.delivered = res.LastSeq
 	typingTick := time.NewTicker(time.Second)
@@ -221,7 +227,11 @@ func (r *room) handle(req request) {
 // when the replay window still has them all, otherwise a snapshot.
 func (r *room) start(s *socket, lastSeq int64) {
 	if lastSeq >= 0 {
-		res := r.rs.events.Replay(r.id, lastSeq)
+		res, err := r.rs.events.Replay(context.Background(), r.id, lastSeq)
+		if err != nil {
+			s.closeWith(closeTryAgain, "live updates are not available right now: reconnect with last_seq")
+			return
+		}
 		if res.Complete {
 			for _, e := range res.Backlog {
 				if e.Seq > r.delivered {
@@ -235,7 +245,11 @@ func (r *room) start(s *socket, lastSeq int64) {
 			return
 		}
 	}
-	last, streaming := r.rs.snaps(r.id)
+	last, streaming, err := r.rs.snaps(context.Background(), r.id)
+	if err != nil {
+		s.closeWith(closeTryAgain, "live updates are not available right now: reconnect with last_seq")
+		return
+	}
 	frame, err := json.Marshal(wire.SnapshotFrame(r.id, last, streaming))
 	if err != nil {
 		r.rs.log.Error("encode snapshot", zap.Error(err))
@@ -273,7 +287,9 @@ func (r *room) typingAllowed(userID string, now time.Time) bool {
 
 func (r *room) signal(e domain.SessionEvent) {
 	e.SessionID = r.id
-	r.rs.events.Signal(e)
+	if err := r.rs.events.Signal(context.Background(), e); err != nil {
+		r.rs.log.Debug("signal not delivered", zap.String("session_id", r.id), zap.Error(err))
+	}
 }
 
 func (r *room) signalTyping(userID string, isTyping bool) {
@@ -301,8 +317,11 @@ func (r *room) expireTyping(now time.Time) {
 // the session was closed (deleted), or the pump fell behind.
 func (r *room) subscriptionEnded(err error) {
 	code, reason := closeSessionDeleted, "the session was deleted"
-	if errors.Is(err, ports.ErrSlowConsumer) {
+	switch {
+	case errors.Is(err, ports.ErrSlowConsumer):
 		code, reason = closeSlowConsumer, "the server fell behind: resume with last_seq"
+	case err != nil:
+		code, reason = closeTryAgain, "live updates are not available right now: reconnect with last_seq"
 	}
 	for s := range r.sockets {
 		s.closeWith(code, reason)

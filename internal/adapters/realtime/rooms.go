@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"context"
 	"sync"
 
 	"go.uber.org/zap"
@@ -11,7 +12,7 @@ import (
 
 // snapshotFunc tells where a session stands: its last seq and the replies
 // generating, with their text up to that seq (the app's Generator.Snapshot).
-type snapshotFunc func(sessionID string) (lastSeq int64, streaming []domain.MessageSnapshot)
+type snapshotFunc func(ctx context.Context, sessionID string) (lastSeq int64, streaming []domain.MessageSnapshot, err error)
 
 // rooms indexes chat sessions to their sockets. A room lives while it has
 // sockets; its lifetime is decided under the registry lock so a join never

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -82,6 +83,10 @@ func (r *MessageRepo) CreateTurn(ctx context.Context, t ports.NewTurn) error {
 			row, err := messageToRow(m)
 			if err != nil {
 				return err
+			}
+			if m == t.Reply && t.Lease.Owner != "" {
+				until := dbTime(t.Lease.Until)
+				row.OwnerID, row.LeaseExpiresAt = &t.Lease.Owner, &until
 			}
 			res, err := tx.NewInsert().Model(&row).On("CONFLICT (id) DO NOTHING").Exec(ctx)
 			if err != nil {
@@ -224,28 +229,105 @@ func (r *MessageRepo) Save(ctx context.Context, m *domain.ChatMessage) error {
 	return wrap("save message", affectedOne(res, err, "message"))
 }
 
-// InterruptStreaming marks every unfinished reply interrupted: at start-up
-// no generation is running, so any pending or streaming row is left over.
-func (r *MessageRepo) InterruptStreaming(ctx context.Context, at time.Time) (int, error) {
+// returnedMessageColumns are messageColumns for a RETURNING clause, which
+// names the changed table's columns without its alias.
+var returnedMessageColumns = strings.ReplaceAll(messageColumns, "m.", "")
+
+var generating = bun.List([]string{string(domain.StatusPending), string(domain.StatusStreaming)})
+
+// SaveReply stores the reply's mutable columns only while owner holds it
+// and it is unfinished: one conditional UPDATE, so a process whose lease
+// lapsed cannot overwrite the repair another process stored.
+func (r *MessageRepo) SaveReply(ctx context.Context, m *domain.ChatMessage, owner string, deltas int) error {
+	row, err := messageToRow(m)
+	if err != nil {
+		return wrap("save reply", err)
+	}
+	if !isCanonicalID(row.ID) {
+		return domain.NotFound("message")
+	}
+	q := r.db.write.NewUpdate().Model(&row).Column(messageMutableColumns...).Set("streamed_deltas = ?", deltas)
+	if m.Status().IsFinal() {
+		q = q.Set("lease_expires_at = NULL")
+	}
+	res, err := q.WherePK().Where("m.owner_id = ?", owner).Where("m.status IN (?)", generating).Exec(ctx)
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
+			return r.notSaved(ctx, row.ID)
+		}
+	}
+	return wrap("save reply", err)
+}
+
+// notSaved tells why a reply's conditional save changed nothing: it is
+// gone, or no longer this process's to write.
+func (r *MessageRepo) notSaved(ctx context.Context, id string) error {
+	exists, err := r.db.read.NewSelect().Model((*messageRow)(nil)).Where("m.id = ?", id).Exists(ctx)
+	switch {
+	case err != nil:
+		return wrap("save reply", err)
+	case !exists:
+		return domain.NotFound("message")
+	default:
+		return domain.Conflict("reply-not-owned", "another process took this reply over")
+	}
+}
+
+// Generating lists the session's unfinished replies, oldest first.
+func (r *MessageRepo) Generating(ctx context.Context, sessionID string) ([]ports.GeneratingReply, error) {
+	if !isCanonicalID(sessionID) {
+		return nil, nil
+	}
+	var rows []messageRow
+	err := r.db.read.NewSelect().Model(&rows).
+		Where("m.session_id = ?", sessionID).Where("m.status IN (?)", generating).
+		Order("m.created_at", "m.id").Scan(ctx)
+	if err != nil {
+		return nil, wrap("list generating replies", err)
+	}
+	out := make([]ports.GeneratingReply, 0, len(rows))
+	for _, row := range rows {
+		m, err := messageToDomain(row)
+		if err != nil {
+			return nil, wrap("list generating replies", err)
+		}
+		out = append(out, ports.GeneratingReply{Message: m, Deltas: row.StreamedDeltas})
+	}
+	return out, nil
+}
+
+// RenewLeases extends owner's leases on its unfinished replies.
+func (r *MessageRepo) RenewLeases(ctx context.Context, owner string, until time.Time) error {
+	_, err := r.db.write.NewUpdate().Model((*messageRow)(nil)).
+		Set("lease_expires_at = ?", dbTime(until)).
+		Where("m.owner_id = ?", owner).Where("m.status IN (?)", generating).
+		Exec(ctx)
+	return wrap("renew reply leases", err)
+}
+
+// RepairLapsed stores every unfinished reply without a live lease as
+// interrupted, in one UPDATE … RETURNING: concurrent repairers each get
+// the rows they changed, never the same row twice.
+func (r *MessageRepo) RepairLapsed(ctx context.Context, lapsedBy, now time.Time) ([]*domain.ChatMessage, error) {
 	meta, err := metadataToJSON(domain.RepairedReplyMetadata())
 	if err != nil {
-		return 0, wrap("interrupt streaming", err)
+		return nil, wrap("repair lapsed replies", err)
 	}
-	res, err := r.db.write.NewUpdate().Model((*messageRow)(nil)).
+	var rows []messageRow
+	err = r.db.write.NewUpdate().Model((*messageRow)(nil)).
 		Set("status = ?", string(domain.StatusInterrupted)).
 		Set("error_message = ?", domain.InterruptedReason).
 		Set("message_metadata = ?", meta).
-		Set("updated_at = ?", dbTime(at)).
-		Where("m.status IN (?)", bun.List([]string{string(domain.StatusPending), string(domain.StatusStreaming)})).
-		Exec(ctx)
+		Set("updated_at = ?", dbTime(now)).
+		Set("lease_expires_at = NULL").
+		Where("m.status IN (?)", generating).
+		Where("m.lease_expires_at IS NULL OR m.lease_expires_at < ?", dbTime(lapsedBy)).
+		Returning(returnedMessageColumns).
+		Scan(ctx, &rows)
 	if err != nil {
-		return 0, wrap("interrupt streaming", err)
+		return nil, wrap("repair lapsed replies", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, wrap("interrupt streaming", err)
-	}
-	return int(n), nil
+	return messagesToDomain(rows)
 }
 
 func messagesToDomain(rows []messageRow) ([]*domain.ChatMessage, error) {

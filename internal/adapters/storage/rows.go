@@ -73,6 +73,11 @@ type messageRow struct {
 	MessageMetadata string    `bun:"message_metadata"`
 	CreatedAt       time.Time `bun:"created_at"`
 	UpdatedAt       time.Time `bun:"updated_at"`
+	// The generating process's lease (see ports.MessageRepository.SaveReply);
+	// storage only, never part of the domain message.
+	OwnerID        *string    `bun:"owner_id"`
+	LeaseExpiresAt *time.Time `bun:"lease_expires_at"`
+	StreamedDeltas int        `bun:"streamed_deltas"`
 }
 
 type refreshTokenRow struct {

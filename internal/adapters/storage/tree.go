@@ -27,7 +27,8 @@ const maxTreeDepth = 1 << 20
 // (the table may hold more, such as a search index).
 const messageColumns = `m.id, m.session_id, m.user_id, m.parent_id, m.role, m.content, m.llm_provider,
 	m.llm_model, m.response_time_ms, m.tokens_used, m.error_message, m.status, m.message_metadata,
-	m.created_at, m.updated_at`
+	m.created_at, m.updated_at, m.owner_id, m.lease_expires_at,
+	m.streamed_deltas`
 
 // pathUp walks from the message the anchor selects up to its first message;
 // depth counts from that message (0) upwards, and rk is the key that reads

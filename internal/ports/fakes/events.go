@@ -1,6 +1,7 @@
 package fakes
 
 import (
+	"context"
 	"slices"
 	"sync"
 
@@ -62,7 +63,7 @@ func (t *busTopic) trim(n int) {
 
 // Publish gives e the session's next seq, keeps it for replay and delivers
 // it to every subscriber.
-func (b *Bus) Publish(e domain.SessionEvent) domain.SessionEvent {
+func (b *Bus) Publish(_ context.Context, e domain.SessionEvent) (domain.SessionEvent, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	t := b.topicLocked(e.SessionID)
@@ -72,17 +73,18 @@ func (b *Bus) Publish(e domain.SessionEvent) domain.SessionEvent {
 	t.trim(b.window)
 	t.published = append(t.published, e)
 	t.deliver(e)
-	return e
+	return e, nil
 }
 
 // Signal delivers e without a seq to current subscribers only.
-func (b *Bus) Signal(e domain.SessionEvent) {
+func (b *Bus) Signal(_ context.Context, e domain.SessionEvent) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	t := b.topicLocked(e.SessionID)
 	e.Seq = 0
 	t.signals = append(t.signals, e)
 	t.deliver(e)
+	return nil
 }
 
 func (t *busTopic) deliver(e domain.SessionEvent) {
@@ -98,24 +100,24 @@ func (t *busTopic) deliver(e domain.SessionEvent) {
 
 // Subscribe starts a subscription of the session's events published from
 // now on, and tells what was published after afterSeq (see Replay).
-func (b *Bus) Subscribe(sessionID string, afterSeq int64, buffer int) (ports.Subscription, ports.Resume) {
+func (b *Bus) Subscribe(_ context.Context, sessionID string, afterSeq int64, buffer int) (ports.Subscription, ports.Resume, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	t := b.topicLocked(sessionID)
 	res := t.resume(afterSeq)
 	s := &busSub{bus: b, topic: t, ch: make(chan domain.SessionEvent, max(0, buffer))}
 	t.subs[s] = struct{}{}
-	return s, res
+	return s, res, nil
 }
 
 // Replay returns the events after afterSeq when the window still holds all
 // of them (Complete), else Complete is false: the reader needs a snapshot.
 // afterSeq < 0 or equal to the last seq asks for nothing; a seq the bus
 // never gave is incomplete.
-func (b *Bus) Replay(sessionID string, afterSeq int64) ports.Resume {
+func (b *Bus) Replay(_ context.Context, sessionID string, afterSeq int64) (ports.Resume, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.topicLocked(sessionID).resume(afterSeq)
+	return b.topicLocked(sessionID).resume(afterSeq), nil
 }
 
 func (t *busTopic) resume(afterSeq int64) ports.Resume {
@@ -139,18 +141,18 @@ func (t *busTopic) resume(afterSeq int64) ports.Resume {
 }
 
 // LastSeq is the seq of the session's newest event, 0 before any.
-func (b *Bus) LastSeq(sessionID string) int64 {
+func (b *Bus) LastSeq(_ context.Context, sessionID string) (int64, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if t := b.topics[sessionID]; t != nil {
-		return t.seq
+		return t.seq, nil
 	}
-	return 0
+	return 0, nil
 }
 
 // Close ends every subscription of the session. The session's seq and
 // records stay, so later events still count up and remain inspectable.
-func (b *Bus) Close(sessionID string) {
+func (b *Bus) Close(_ context.Context, sessionID string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed[sessionID]++
@@ -161,6 +163,7 @@ func (b *Bus) Close(sessionID string) {
 		}
 		t.window = nil
 	}
+	return nil
 }
 
 // Published lists every event published for the session, in seq order.

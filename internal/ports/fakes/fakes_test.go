@@ -10,6 +10,7 @@ import (
 
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
+	"github.com/chatd/chatd/internal/ports/portstest"
 )
 
 // These tests pin the semantics the use cases rely on, the same rules the
@@ -265,11 +266,12 @@ func TestMessagesSaveUpdateAndRepair(t *testing.T) {
 		t.Fatal("NUL was stored")
 	}
 
-	n, err := f.store.Messages().InterruptStreaming(f.ctx, f.clock.Advance(time.Hour))
+	at := f.clock.Advance(time.Hour)
+	repaired, err := f.store.Messages().RepairLapsed(f.ctx, at, at)
 	f.must(err)
 	got := f.store.Message(reply.ID())
-	if n != 1 || got.Status() != domain.StatusInterrupted || got.Content() != "so far" || *got.ErrorMessage() != domain.InterruptedReason {
-		t.Fatalf("repaired %d: %+v", n, got.Snapshot())
+	if n := len(repaired); n != 1 || got.Status() != domain.StatusInterrupted || got.Content() != "so far" || *got.ErrorMessage() != domain.InterruptedReason {
+		t.Fatalf("repaired %d: %+v", len(repaired), got.Snapshot())
 	}
 
 	_, err = f.store.Messages().Update(f.ctx, reply.ID(), func(m *domain.ChatMessage) error {
@@ -347,12 +349,23 @@ func TestMarkUsedOnce(t *testing.T) {
 	}
 }
 
+func TestBusContract(t *testing.T) {
+	portstest.RunSessionEvents(t, func(*testing.T) (ports.SessionEvents, ports.ReplyControl) {
+		b := NewBus()
+		b.SetWindow(portstest.ReplayWindow)
+		return b, &ReplyControl{}
+	})
+}
+
+// TestBusReplayAndSubscriptions covers what only the fake has: seqs from 1,
+// an unbounded window until SetWindow, and the records tests assert on.
 func TestBusReplayAndSubscriptions(t *testing.T) {
+	ctx := context.Background()
 	b := NewBus()
 	const s = "s"
 	ev := func() domain.SessionEvent { return domain.SessionEvent{Type: domain.EventMessageDelta, SessionID: s} }
 	for i := 1; i <= 5; i++ {
-		if got := b.Publish(ev()); got.Seq != int64(i) {
+		if got, _ := b.Publish(ctx, ev()); got.Seq != int64(i) {
 			t.Fatalf("seq %d, want %d", got.Seq, i)
 		}
 	}
@@ -363,57 +376,34 @@ func TestBusReplayAndSubscriptions(t *testing.T) {
 		}
 		return out
 	}
-	for name, tc := range map[string]struct {
-		after    int64
-		complete bool
-		backlog  []int64
-	}{
-		"from now":     {-1, true, nil},
-		"up to date":   {5, true, nil},
-		"behind":       {2, true, []int64{3, 4, 5}},
-		"from nothing": {0, true, []int64{1, 2, 3, 4, 5}},
-		"ahead":        {9, false, nil},
-	} {
-		r := b.Replay(s, tc.after)
-		if r.Complete != tc.complete || r.LastSeq != 5 || !slices.Equal(seqs(r), tc.backlog) {
-			t.Errorf("%s: %+v", name, r)
-		}
+	if r, _ := b.Replay(ctx, s, 0); !r.Complete || !slices.Equal(seqs(r), []int64{1, 2, 3, 4, 5}) {
+		t.Fatalf("replay from nothing: %+v", r)
 	}
 	b.SetWindow(2)
-	if r := b.Replay(s, 2); r.Complete {
+	if r, _ := b.Replay(ctx, s, 2); r.Complete {
 		t.Fatalf("a replay past the window is complete: %v", seqs(r))
 	}
-	if r := b.Replay(s, 3); !r.Complete || !slices.Equal(seqs(r), []int64{4, 5}) {
+	if r, _ := b.Replay(ctx, s, 3); !r.Complete || !slices.Equal(seqs(r), []int64{4, 5}) {
 		t.Fatalf("replay within the window: %+v", r)
 	}
 
-	slow, _ := b.Subscribe(s, -1, 1)
-	fast, res := b.Subscribe(s, 4, 8)
-	if res.LastSeq != 5 || !slices.Equal(seqs(res), []int64{5}) {
-		t.Fatalf("subscribe resume %+v", res)
+	sub, _, _ := b.Subscribe(ctx, s, -1, 8)
+	_, _ = b.Publish(ctx, ev())
+	_ = b.Signal(ctx, domain.SessionEvent{Type: domain.EventTyping, SessionID: s, Seq: 99})
+	if b.Subscribers(s) != 1 {
+		t.Fatalf("%d subscribers", b.Subscribers(s))
 	}
-	b.Publish(ev())
-	b.Signal(domain.SessionEvent{Type: domain.EventTyping, SessionID: s, Seq: 99})
-	if e := <-slow.Events(); e.Seq != 6 {
-		t.Fatalf("slow got %d", e.Seq)
+	_ = b.Close(ctx, s)
+	if n := len(b.Published(s)); n != 6 || len(b.Signals(s)) != 1 || b.Signals(s)[0].Seq != 0 || b.Closed(s) != 1 || b.Subscribers(s) != 0 {
+		t.Fatalf("records are off: %d published, signals %+v, closed %d", n, b.Signals(s), b.Closed(s))
 	}
-	if _, open := <-slow.Events(); open || !errors.Is(slow.Err(), ports.ErrSlowConsumer) {
-		t.Fatalf("an overflowing subscriber was not ended as slow: %v", slow.Err())
+	if r, _ := b.Replay(ctx, s, 5); r.Complete || r.LastSeq != 6 {
+		t.Fatalf("Close forgets the events but keeps the seq: %+v", r)
 	}
-	if e := <-fast.Events(); e.Seq != 6 {
-		t.Fatalf("fast got %d", e.Seq)
+	if got, _ := b.Publish(ctx, ev()); got.Seq != 7 {
+		t.Fatalf("seq after Close: %d", got.Seq)
 	}
-	if e := <-fast.Events(); e.Seq != 0 || e.Type != domain.EventTyping {
-		t.Fatalf("signal delivered as %+v", e)
-	}
-	b.Close(s)
-	if _, open := <-fast.Events(); open || fast.Err() != nil {
-		t.Fatalf("close: open %v, err %v", open, fast.Err())
-	}
-	fast.Close() // after the end: no panic
-	if len(b.Published(s)) != 6 || len(b.Signals(s)) != 1 || b.Closed(s) != 1 || b.Subscribers(s) != 0 {
-		t.Fatal("records are off")
-	}
+	sub.Close()
 }
 
 func TestSystemFakes(t *testing.T) {
@@ -456,9 +446,9 @@ func TestSystemFakes(t *testing.T) {
 
 	l := NewRateLimiter()
 	l.AllowFirst(1, time.Second)
-	ok1, _ := l.Allow("k", ports.Rate{}, c.Now())
-	ok2, retry := l.Allow("k", ports.Rate{}, c.Now())
-	ok3, _ := l.Allow("other", ports.Rate{}, c.Now())
+	ok1, _, _ := l.Allow(context.Background(), "k", ports.Rate{}, c.Now())
+	ok2, retry, _ := l.Allow(context.Background(), "k", ports.Rate{}, c.Now())
+	ok3, _, _ := l.Allow(context.Background(), "other", ports.Rate{}, c.Now())
 	if !ok1 || ok2 || retry != time.Second || !ok3 || len(l.Calls()) != 3 {
 		t.Fatal("rate limiter")
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/chatd/chatd/internal/domain"
@@ -96,6 +97,9 @@ func (r *MessageRepo) CreateTurn(ctx context.Context, t ports.NewTurn) error {
 	var last time.Time
 	for _, row := range added {
 		r.s.messages[row.ID] = row
+		if t.Reply != nil && row.ID == t.Reply.ID() && t.Lease.Owner != "" {
+			r.s.leases[row.ID] = ports.ReplyLease{Owner: t.Lease.Owner, Until: dbTime(t.Lease.Until)}
+		}
 		if row.CreatedAt.After(last) {
 			last = row.CreatedAt
 		}
@@ -211,27 +215,98 @@ func (s *Store) mutableLocked(old, next domain.MessageSnapshot) (domain.MessageS
 	return stored, nil
 }
 
-// InterruptStreaming marks every pending or streaming message interrupted,
-// as the real adapter's one UPDATE does: status, the interrupted reason,
-// the repaired-reply metadata and updated_at change, the text stays. It
-// tells how many it changed.
-func (r *MessageRepo) InterruptStreaming(ctx context.Context, at time.Time) (int, error) {
-	if err := r.s.enter(ctx, "messages.InterruptStreaming"); err != nil {
-		return 0, err
+// SaveReply stores the reply's mutable columns if owner holds its lease and
+// it is still generating; a final state ends the lease.
+func (r *MessageRepo) SaveReply(ctx context.Context, m *domain.ChatMessage, owner string, deltas int) error {
+	if err := r.s.enter(ctx, "messages.SaveReply"); err != nil {
+		return err
 	}
 	defer r.s.mu.Unlock()
-	n := 0
-	for id, m := range r.s.messages {
-		if m.Status == domain.StatusPending || m.Status == domain.StatusStreaming {
-			reason := domain.InterruptedReason
-			meta, err := jsonRoundTrip(domain.RepairedReplyMetadata())
-			if err != nil {
-				return n, fmt.Errorf("interrupt streaming: %w", err)
-			}
-			m.Status, m.ErrorMessage, m.Metadata, m.UpdatedAt = domain.StatusInterrupted, &reason, meta, dbTime(at)
-			r.s.messages[id] = m
-			n++
+	snap := m.Snapshot()
+	old, ok := r.s.messages[snap.ID]
+	if !ok || !isCanonicalID(snap.ID) {
+		return domain.NotFound("message")
+	}
+	if lease, held := r.s.leases[snap.ID]; !held || lease.Owner != owner || old.Status.IsFinal() {
+		return errNotOwned
+	}
+	if _, err := r.s.mutableLocked(old, snap); err != nil {
+		return fmt.Errorf("save reply: %w", err)
+	}
+	r.s.deltas[snap.ID] = deltas
+	if snap.Status.IsFinal() {
+		delete(r.s.leases, snap.ID)
+	}
+	return nil
+}
+
+// Generating lists the session's unfinished replies, oldest first.
+func (r *MessageRepo) Generating(ctx context.Context, sessionID string) ([]ports.GeneratingReply, error) {
+	if err := r.s.enter(ctx, "messages.Generating"); err != nil {
+		return nil, err
+	}
+	defer r.s.mu.Unlock()
+	var rows []domain.MessageSnapshot
+	for _, m := range r.s.messages {
+		if m.SessionID == sessionID && !m.Status.IsFinal() {
+			rows = append(rows, m)
 		}
 	}
-	return n, nil
+	slices.SortFunc(rows, func(a, b domain.MessageSnapshot) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	out := make([]ports.GeneratingReply, 0, len(rows))
+	for _, m := range rows {
+		out = append(out, ports.GeneratingReply{Message: messageOut(m), Deltas: r.s.deltas[m.ID]})
+	}
+	return out, nil
+}
+
+var errNotOwned = domain.Conflict("reply-not-owned", "another process took this reply over")
+
+// RenewLeases extends owner's leases on its generating replies.
+func (r *MessageRepo) RenewLeases(ctx context.Context, owner string, until time.Time) error {
+	if err := r.s.enter(ctx, "messages.RenewLeases"); err != nil {
+		return err
+	}
+	defer r.s.mu.Unlock()
+	for id, lease := range r.s.leases {
+		if lease.Owner == owner && !r.s.messages[id].Status.IsFinal() {
+			r.s.leases[id] = ports.ReplyLease{Owner: owner, Until: dbTime(until)}
+		}
+	}
+	return nil
+}
+
+// RepairLapsed marks every pending or streaming message without a live
+// lease interrupted, as the real adapter's one UPDATE does: status, the
+// interrupted reason, the repaired-reply metadata and updated_at change,
+// the text stays.
+func (r *MessageRepo) RepairLapsed(ctx context.Context, lapsedBy, now time.Time) ([]*domain.ChatMessage, error) {
+	if err := r.s.enter(ctx, "messages.RepairLapsed"); err != nil {
+		return nil, err
+	}
+	defer r.s.mu.Unlock()
+	var repaired []*domain.ChatMessage
+	for id, m := range r.s.messages {
+		if m.Status.IsFinal() {
+			continue
+		}
+		if lease, held := r.s.leases[id]; held && !lease.Until.Before(lapsedBy) {
+			continue
+		}
+		reason := domain.InterruptedReason
+		meta, err := jsonRoundTrip(domain.RepairedReplyMetadata())
+		if err != nil {
+			return nil, fmt.Errorf("repair lapsed replies: %w", err)
+		}
+		m.Status, m.ErrorMessage, m.Metadata, m.UpdatedAt = domain.StatusInterrupted, &reason, meta, dbTime(now)
+		r.s.messages[id] = m
+		delete(r.s.leases, id)
+		repaired = append(repaired, messageOut(m))
+	}
+	return repaired, nil
 }

@@ -1,6 +1,7 @@
 package fakes
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -28,15 +29,16 @@ type LimitCall struct {
 func NewRateLimiter() *RateLimiter { return &RateLimiter{} }
 
 // Allow answers as configured (allowed by default).
-func (l *RateLimiter) Allow(key string, rate ports.Rate, now time.Time) (bool, time.Duration) {
+func (l *RateLimiter) Allow(_ context.Context, key string, rate ports.Rate, now time.Time) (bool, time.Duration, error) {
 	l.mu.Lock()
 	l.calls = append(l.calls, LimitCall{Key: key, Rate: rate, Now: now})
 	decide := l.decide
 	l.mu.Unlock()
 	if decide == nil {
-		return true, 0
+		return true, 0, nil
 	}
-	return decide(key, rate, now)
+	ok, retry := decide(key, rate, now)
+	return ok, retry, nil
 }
 
 // AllowAll lets every call pass again.

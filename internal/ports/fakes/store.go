@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/ports"
 )
 
 // Store is the in-memory database behind the fake repositories. Its zero
@@ -21,6 +22,8 @@ type Store struct {
 	sessions     map[string]domain.SessionSnapshot
 	participants map[string]map[string]domain.Participant // session id -> user id
 	messages     map[string]domain.MessageSnapshot
+	leases       map[string]ports.ReplyLease // by reply id, while it generates
+	deltas       map[string]int              // by reply id: delta events its stored text holds
 	idempotency  map[idempotencyKey]domain.IdempotencyRecord
 	tokens       map[string]domain.RefreshToken
 
@@ -38,6 +41,8 @@ func NewStore() *Store {
 		sessions:     map[string]domain.SessionSnapshot{},
 		participants: map[string]map[string]domain.Participant{},
 		messages:     map[string]domain.MessageSnapshot{},
+		leases:       map[string]ports.ReplyLease{},
+		deltas:       map[string]int{},
 		idempotency:  map[idempotencyKey]domain.IdempotencyRecord{},
 		tokens:       map[string]domain.RefreshToken{},
 		calls:        map[string]int{},

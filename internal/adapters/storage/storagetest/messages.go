@@ -186,9 +186,9 @@ var messageTests = map[string]func(t *testing.T, f *fixture){
 			must(t, f.messages.Save(f.ctx, domain.RehydrateMessage(snap)))
 		}
 		at := f.tick(time.Hour)
-		n, err := f.messages.InterruptStreaming(f.ctx, at)
+		repaired, err := f.messages.RepairLapsed(f.ctx, at, at)
 		must(t, err)
-		equal(t, "interrupted", n, 2)
+		equal(t, "interrupted", len(repaired), 2)
 		for _, c := range []struct {
 			m       *domain.ChatMessage
 			status  domain.MessageStatus
@@ -202,9 +202,9 @@ var messageTests = map[string]func(t *testing.T, f *fixture){
 		got, err := f.messages.Get(f.ctx, streaming.ID())
 		must(t, err)
 		equal(t, "text so far kept", got.Content(), "partial")
-		n, err = f.messages.InterruptStreaming(f.ctx, at)
+		repaired, err = f.messages.RepairLapsed(f.ctx, at, at)
 		must(t, err)
-		equal(t, "second run", n, 0)
+		equal(t, "second run", len(repaired), 0)
 	},
 	"unicode text and metadata round trip": func(t *testing.T, f *fixture) {
 		owner := f.user(t, "owner@example.com")

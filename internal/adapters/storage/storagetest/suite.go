@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) *storage.DB) {
 		{"sessions", sessionTests},
 		{"participants", participantTests},
 		{"messages", messageTests},
+		{"leases", leaseTests},
 		{"tree", treeTests},
 		{"search", searchTests},
 		{"idempotency", idempotencyTests},

@@ -1,0 +1,58 @@
+package redisbus
+
+import (
+	"sync"
+
+	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/ports"
+)
+
+// subscription's channel is sent on and closed only under its room's lock,
+// and closed once.
+type subscription struct {
+	bus  *Bus
+	room *room
+	from int64 // the subscriber's Resume holds the events up to this seq
+	ch   chan domain.SessionEvent
+
+	mu    sync.Mutex
+	err   error
+	ended bool
+}
+
+var _ ports.Subscription = (*subscription)(nil)
+
+func (s *subscription) Events() <-chan domain.SessionEvent { return s.ch }
+
+func (s *subscription) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close ends the subscription (Err stays as it was if it had ended). The
+// last local subscriber of a session unsubscribes this process from it.
+func (s *subscription) Close() {
+	r := s.room
+	r.mu.Lock()
+	_, live := r.subs[s]
+	if live {
+		delete(r.subs, s)
+		s.end(nil)
+	}
+	r.mu.Unlock()
+	if live {
+		s.bus.release(r)
+	}
+}
+
+// end is called with the room's lock held.
+func (s *subscription) end(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return
+	}
+	s.ended, s.err = true, err
+	close(s.ch)
+}
