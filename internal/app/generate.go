@@ -51,6 +51,7 @@ func (g *Generator) generate(r *run) domain.MessageSnapshot {
 				Type: domain.EventMessageDelta, SessionID: reply.SessionID(),
 				Delta: &domain.MessageDelta{MessageID: reply.ID(), Delta: d.Content, Index: index},
 			})
+			r.announced()
 		})
 		index++
 		return nil

@@ -255,32 +255,6 @@ func (g *Generator) cancel(ctx context.Context, replyID string) bool {
 	return true
 }
 
-// Snapshot tells where a session stands: the seq of its newest event and
-// the replies generating now with exactly the text their published deltas
-// carry up to that seq. Deltas are appended and published under the same
-// session lock, so the two agree and a client can apply events after lastSeq
-// without missing or doubling text.
-func (g *Generator) Snapshot(ctx context.Context, sessionID string) (lastSeq int64, streaming []domain.MessageSnapshot, err error) {
-	g.inSession(sessionID, func() {
-		if lastSeq, err = g.events.LastSeq(ctx, sessionID); err != nil {
-			return
-		}
-		g.mu.Lock()
-		runs := make([]*run, 0, 2)
-		for _, r := range g.runs {
-			if r.job.reply.SessionID() == sessionID {
-				runs = append(runs, r)
-			}
-		}
-		g.mu.Unlock()
-		streaming = make([]domain.MessageSnapshot, 0, len(runs))
-		for _, r := range runs {
-			streaming = append(streaming, r.snapshot())
-		}
-	})
-	return lastSeq, streaming, err
-}
-
 // sessionLocks are striped by session id: what must be atomic per session
 // (append text + publish its delta; publish the end + forget the run) never
 // waits on other sessions' work.

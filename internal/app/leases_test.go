@@ -62,3 +62,37 @@ func TestSoleProcessRepairsEveryLeftoverAtStart(t *testing.T) {
 		t.Fatalf("after a sole process's start the reply is %s", m.Status())
 	}
 }
+
+// A snapshot shows a reply another process generates with the text a client
+// has been sent: its stored text (the first deltas) and the later deltas
+// of the replay window, each once.
+func TestSnapshotOfAReplyGeneratingElsewhere(t *testing.T) {
+	e := newEnv(t)
+	owner := e.user("owner")
+	s := e.session(owner, "t")
+	id := e.otherProcessReply(s, owner, e.clock.Now().Add(time.Hour))
+	m := e.stored(id)
+	must(t, m.StartStreaming(e.clock.Now()))
+	must(t, m.RecordProgress("ab", e.clock.Now()))
+	must(t, e.messages.SaveReply(e.ctx, m, "another process", 2))
+	for i, piece := range []string{"a", "b", "c", "d"} {
+		_, err := e.bus.Publish(e.ctx, domain.SessionEvent{Type: domain.EventMessageDelta, SessionID: s.ID(),
+			Delta: &domain.MessageDelta{MessageID: id, Delta: piece, Index: i}})
+		must(t, err)
+	}
+	last, streaming, err := e.gen.Snapshot(e.ctx, s.ID())
+	must(t, err)
+	if want, _ := e.bus.LastSeq(e.ctx, s.ID()); last != want {
+		t.Fatalf("snapshot at seq %d, want %d", last, want)
+	}
+	if len(streaming) != 1 || streaming[0].ID != id || streaming[0].Content != "abcd" {
+		t.Fatalf("snapshot %+v, want the reply with abcd", streaming)
+	}
+	final := m.Snapshot()
+	final.Status, final.Content = domain.StatusCompleted, "abcde"
+	_, err = e.bus.Publish(e.ctx, domain.SessionEvent{Type: domain.EventMessageCompleted, SessionID: s.ID(), Message: &final})
+	must(t, err)
+	if _, streaming, _ := e.gen.Snapshot(e.ctx, s.ID()); len(streaming) != 0 {
+		t.Fatalf("a reply that ended in the window is still streaming: %+v", streaming)
+	}
+}

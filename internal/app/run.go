@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/ports"
 )
 
 // generationJob is one reply to generate.
@@ -27,12 +28,16 @@ type run struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 
-	mu        sync.Mutex
-	reply     *domain.ChatMessage
-	text      strings.Builder
-	deltas    int // delta events published, all of them in text
-	reasoning strings.Builder
-	dirty     bool
+	mu     sync.Mutex
+	reply  *domain.ChatMessage
+	text   strings.Builder
+	deltas int // delta events made, all of them in text
+	// What the delta events announced so far hold (the publish of the
+	// newest may still be under way): progress stores only this much, so
+	// stored text is never ahead of the events.
+	announcedBytes, announcedDeltas int
+	reasoning                       strings.Builder
+	dirty                           bool
 
 	saveMu   sync.Mutex // serializes progress flushes with the final save
 	finished bool
@@ -69,24 +74,23 @@ func (r *run) progress(now time.Time) (snap domain.MessageSnapshot, deltas int, 
 	dirty = r.dirty
 	r.dirty = false
 	if dirty && r.reply.Status() == domain.StatusStreaming {
-		_ = r.reply.RecordProgress(r.text.String(), now)
+		_ = r.reply.RecordProgress(r.text.String()[:r.announcedBytes], now)
 	}
-	return r.reply.Snapshot(), r.deltas, dirty
+	return r.reply.Snapshot(), r.announcedDeltas, dirty
+}
+
+// announced records that every delta so far went out (or was refused by
+// the broker: the text stays the truth either way).
+func (r *run) announced() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.announcedBytes, r.announcedDeltas = r.text.Len(), r.deltas
 }
 
 func (r *run) markDirty() {
 	r.mu.Lock()
 	r.dirty = true
 	r.mu.Unlock()
-}
-
-// snapshot is the reply with its text so far, for clients joining mid-reply.
-func (r *run) snapshot() domain.MessageSnapshot {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := r.reply.Snapshot()
-	s.Content = r.text.String()
-	return s
 }
 
 // deltaCount is how many delta events the run published.
@@ -113,4 +117,14 @@ func (r *run) reasoningText() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.reasoning.String()
+}
+
+// asGenerating is the run as a snapshot starts from: all its text, and
+// how many deltas that is.
+func (r *run) asGenerating() ports.GeneratingReply {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	snap := r.reply.Snapshot()
+	snap.Content = r.text.String()
+	return ports.GeneratingReply{Message: domain.RehydrateMessage(snap), Deltas: r.deltas}
 }

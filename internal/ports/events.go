@@ -61,6 +61,10 @@ type SessionSubscriber interface {
 	Replay(ctx context.Context, sessionID string, afterSeq int64) (Resume, error)
 	// LastSeq is the seq of the session's newest event.
 	LastSeq(ctx context.Context, sessionID string) (int64, error)
+	// Recent returns, read together, the events the replay window holds
+	// (oldest first) and the seq of the newest event: what any process can
+	// rebuild a session's state from.
+	Recent(ctx context.Context, sessionID string) ([]domain.SessionEvent, int64, error)
 }
 
 // SessionEvents is both sides, as one adapter provides them.

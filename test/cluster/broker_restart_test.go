@@ -16,8 +16,8 @@ const brokerOutage = time.Second
 // with exactly the stored text, and afterwards a post on each process
 // reaches the subscribers on all of them.
 func TestBrokerRestartMidStream(t *testing.T) {
-	knownGap(t, "after a broker restart that loses its data the sockets end as slow consumers, "+
-		"and a client resuming with last_seq gets a snapshot built from this process's runs only")
+	knownGap(t, "after a broker restart that loses its data, sockets end as slow consumers and "+
+		"reconnect with a snapshot, but then never receive the reply's later events")
 	c := newCluster(t, nil, "A", "B", "C")
 	names := []string{"A", "B", "C"}
 	a := c.proc("A")

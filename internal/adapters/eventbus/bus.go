@@ -86,6 +86,12 @@ func (b *Bus) Replay(_ context.Context, sessionID string, afterSeq int64) (ports
 	return b.topic(sessionID).replay(afterSeq, b.now()), nil
 }
 
+// Recent returns the window's events and the newest seq.
+func (b *Bus) Recent(_ context.Context, sessionID string) ([]domain.SessionEvent, int64, error) {
+	events, last := b.topic(sessionID).recent(b.now())
+	return events, last, nil
+}
+
 // LastSeq is the seq of the session's newest event.
 func (b *Bus) LastSeq(_ context.Context, sessionID string) (int64, error) {
 	return b.topic(sessionID).lastSeq(), nil

@@ -85,6 +85,17 @@ func (t *topic) resumeLocked(afterSeq int64, now time.Time) ports.Resume {
 	return res
 }
 
+func (t *topic) recent(now time.Time) ([]domain.SessionEvent, int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.window.dropOlderThan(now.Add(-t.maxAge))
+	out := make([]domain.SessionEvent, len(t.window.events))
+	for i, s := range t.window.events {
+		out[i] = s.event
+	}
+	return out, t.seq
+}
+
 func (t *topic) lastSeq() int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()

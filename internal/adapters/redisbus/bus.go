@@ -122,7 +122,7 @@ func (b *Bus) connect(ctx context.Context, addr string) error {
 	if err := b.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redisbus: ping Redis at %s: %w", addr, err)
 	}
-	for _, s := range []*redis.Script{publishScript, replayScript, lastSeqScript} {
+	for _, s := range []*redis.Script{publishScript, replayScript, lastSeqScript, recentScript} {
 		if err := s.Load(ctx, b.client).Err(); err != nil {
 			return fmt.Errorf("redisbus: load a script into Redis at %s: %w", addr, err)
 		}
@@ -250,6 +250,33 @@ func (b *Bus) LastSeq(ctx context.Context, sessionID string) (int64, error) {
 		return 0, fmt.Errorf("redisbus: last seq of session %s: %w", sessionID, err)
 	}
 	return seq, nil
+}
+
+// Recent returns the stream's events (at most the window, oldest first) and
+// the newest seq, read together.
+func (b *Bus) Recent(ctx context.Context, sessionID string) ([]domain.SessionEvent, int64, error) {
+	channel := b.keys.channel(sessionID)
+	reply, err := recentScript.Run(ctx, b.client, []string{b.keys.seq(channel), b.keys.stream(channel)},
+		b.ttlMillis, b.maxLen).Slice()
+	if err != nil {
+		return nil, 0, fmt.Errorf("redisbus: recent events of session %s: %w", sessionID, err)
+	}
+	last, ok := reply[0].(int64)
+	if !ok || len(reply) < 2 {
+		return nil, 0, fmt.Errorf("redisbus: recent events of session %s: unexpected reply %v", sessionID, reply)
+	}
+	entries, err := parseEntries(reply[1])
+	if err != nil {
+		return nil, 0, fmt.Errorf("redisbus: recent events of session %s: %w", sessionID, err)
+	}
+	events := make([]domain.SessionEvent, len(entries))
+	for i, en := range entries {
+		// XREVRANGE gave them newest first.
+		if events[len(entries)-1-i], err = decodeEvent(en.body, en.seq); err != nil {
+			return nil, 0, fmt.Errorf("redisbus: recent events of session %s: %w", sessionID, err)
+		}
+	}
+	return events, last, nil
 }
 
 func (b *Bus) read(ctx context.Context, sessionID string, afterSeq int64) (ports.Resume, error) {

@@ -85,3 +85,12 @@ var lastSeqScript = redis.NewScript(startCounterLua + `
 start_counter(ARGV[1])
 return tonumber(redis.call('GET', KEYS[1]))
 `)
+
+// recentScript returns a session's last seq and its whole stream, read
+// together, starting a missing counter as replayScript does. KEYS as
+// publishScript's; ARGV[1] the keys' TTL, ARGV[2] the window in events.
+var recentScript = redis.NewScript(startCounterLua + `
+start_counter(ARGV[1])
+local last = tonumber(redis.call('GET', KEYS[1]))
+return {last, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])}
+`)

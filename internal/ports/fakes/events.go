@@ -120,6 +120,14 @@ func (b *Bus) Replay(_ context.Context, sessionID string, afterSeq int64) (ports
 	return b.topicLocked(sessionID).resume(afterSeq), nil
 }
 
+// Recent returns the window's events and the newest seq.
+func (b *Bus) Recent(_ context.Context, sessionID string) ([]domain.SessionEvent, int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.topicLocked(sessionID)
+	return slices.Clone(t.window), t.seq, nil
+}
+
 func (t *busTopic) resume(afterSeq int64) ports.Resume {
 	res := ports.Resume{LastSeq: t.seq, Complete: true}
 	switch {

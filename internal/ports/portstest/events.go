@@ -232,6 +232,33 @@ func (f *fixture) expectCancel(r *recorder, who, want string) {
 }
 
 var eventCases = []eventCase{
+	{"a new session's LastSeq is the seq just before its first event", func(f *fixture) {
+		last := f.lastSeq(f.session)
+		if e := f.publish(delta(f.session, 0)); e.Seq != last+1 {
+			f.t.Fatalf("first event has seq %d after LastSeq %d: a client told %d would see a gap", e.Seq, last, last)
+		}
+	}},
+
+	{"Recent gives the window's events oldest first, ending at the last seq", func(f *fixture) {
+		events, last, err := f.sub.Recent(f.ctx, f.session)
+		if err != nil || len(events) != 0 || last != f.lastSeq(f.session) {
+			f.t.Fatalf("Recent of a new session: %d events, last %d, %v", len(events), last, err)
+		}
+		published := f.publishRun(f.session, ReplayWindow+5)
+		events, last, err = f.sub.Recent(f.ctx, f.session)
+		if err != nil {
+			f.t.Fatalf("Recent: %v", err)
+		}
+		newest := published[len(published)-1]
+		if last != newest.Seq || len(events) == 0 || len(events) > ReplayWindow {
+			f.t.Fatalf("Recent: %d events, last %d; want 1..%d events up to %d", len(events), last, ReplayWindow, newest.Seq)
+		}
+		want := published[len(published)-len(events):]
+		if !reflect.DeepEqual(events, want) {
+			f.t.Fatalf("Recent gave seqs %v, want %v", seqsOf(events), seqsOf(want))
+		}
+	}},
+
 	{"each Publish adds one to the seq and subscribers get every event in order", func(f *fixture) {
 		first := f.publish(delta(f.session, 0))
 		s, res := f.subscribe(f.session, -1, 64)
