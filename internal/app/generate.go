@@ -26,7 +26,6 @@ func (g *Generator) generate(r *run) domain.MessageSnapshot {
 	start := g.clock.Now()
 	reply := r.job.reply
 	var ttft *time.Duration
-	index := 0
 
 	completion, err := g.stream(r, func(d ports.Delta) error {
 		now := g.clock.Now()
@@ -46,14 +45,13 @@ func (g *Generator) generate(r *run) domain.MessageSnapshot {
 			return nil
 		}
 		g.inSession(reply.SessionID(), func() {
-			r.append(d.Content, now)
+			index := r.append(d.Content, now)
 			g.announce.Publish(r.ctx, domain.SessionEvent{
 				Type: domain.EventMessageDelta, SessionID: reply.SessionID(),
 				Delta: &domain.MessageDelta{MessageID: reply.ID(), Delta: d.Content, Index: index},
 			})
 			r.announced()
 		})
-		index++
 		return nil
 	})
 	return g.finish(r, start, ttft, completion, err)

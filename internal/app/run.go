@@ -43,8 +43,9 @@ type run struct {
 	finished bool
 }
 
-// append adds streamed text; the first piece marks the reply streaming.
-func (r *run) append(delta string, now time.Time) {
+// append adds streamed text and returns its delta's index; the first piece
+// marks the reply streaming.
+func (r *run) append(delta string, now time.Time) (index int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.reply.Status() == domain.StatusPending {
@@ -53,6 +54,7 @@ func (r *run) append(delta string, now time.Time) {
 	r.text.WriteString(delta)
 	r.deltas++
 	r.dirty = true
+	return r.deltas - 1
 }
 
 // markStreaming records that the model started answering (reasoning may
