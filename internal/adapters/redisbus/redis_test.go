@@ -2,13 +2,8 @@ package redisbus
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"os"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,15 +12,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/chatd/chatd/internal/adapters/redistest"
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
-)
-
-// Environment variables that select the Redis the tests use.
-const (
-	envRedisURL     = "CHAT_TEST_REDIS_URL"
-	envRequireRedis = "CHAT_TEST_REQUIRE_REDIS"
-	defaultRedisURL = "redis://127.0.0.1:6379/0"
 )
 
 const (
@@ -37,38 +26,11 @@ const (
 // of dead connections do not take long; healthy ones answer well within it.
 var testTuning = tuning{quietPing: 300 * time.Millisecond, opTimeout: 5 * time.Second}
 
-// redisURL returns the test Redis's URL, or skips the test when it does not
-// answer (fails it under CHAT_TEST_REQUIRE_REDIS=1, as in CI, where a skip
-// would hide a missing leg). Call it at the top of a test.
+// redisURL returns the test Redis's URL, or skips the test (redistest.URL).
 func redisURL(t testing.TB) string {
 	t.Helper()
-	url, err := probeRedis()
-	if err != nil {
-		if os.Getenv(envRequireRedis) == "1" {
-			t.Fatalf("Redis at %s does not answer but %s=1: %v", url, envRequireRedis, err)
-		}
-		t.Skipf("Redis at %s does not answer (%v): skipping the Redis leg", url, err)
-	}
-	return url
+	return redistest.URL(t)
 }
-
-// probeRedis pings the test Redis once for the whole package.
-var probeRedis = sync.OnceValues(func() (string, error) {
-	url := os.Getenv(envRedisURL)
-	if url == "" {
-		url = defaultRedisURL
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return url, fmt.Errorf("%s=%q: %w", envRedisURL, url, err)
-	}
-	opts.MaxRetries = -1
-	client := redis.NewClient(opts)
-	defer func() { _ = client.Close() }()
-	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-	defer cancel()
-	return url, client.Ping(ctx).Err()
-})
 
 // checkNoLeaks fails the test if any goroutine it started outlives it (its
 // buses shut down, its proxies and servers stopped). Call it first, so that
@@ -91,42 +53,10 @@ func newClient(t *testing.T, url string) *redis.Client {
 	return client
 }
 
-// newPrefix returns a key prefix no other test uses, and deletes its keys
-// when the test ends: the Redis is shared, so tests never flush it.
+// newPrefix returns a key prefix of the test's own, deleted at its end.
 func newPrefix(t testing.TB, url string) string {
 	t.Helper()
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	prefix := "chatd-test-" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		opts, err := redis.ParseURL(url)
-		if err != nil {
-			return
-		}
-		client := redis.NewClient(opts)
-		defer func() { _ = client.Close() }()
-		ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-		defer cancel()
-		if err := deleteKeys(ctx, client, prefix+":*"); err != nil {
-			t.Logf("delete the test's keys %s:*: %v", prefix, err) // a stopped private server has none
-		}
-	})
-	return prefix
-}
-
-func deleteKeys(ctx context.Context, client *redis.Client, pattern string) error {
-	iter := client.Scan(ctx, 0, pattern, 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		return err
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	return client.Unlink(ctx, keys...).Err()
+	return redistest.Prefix(t, url)
 }
 
 // openBus opens a bus with the test's tuning and shuts it down when the

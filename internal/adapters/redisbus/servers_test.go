@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/chatd/chatd/internal/adapters/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -42,8 +43,8 @@ func startRedisServer(t *testing.T) *redisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv(envRequireRedis) == "1" {
-			t.Fatalf("no redis-server to restart but %s=1: %v", envRequireRedis, err)
+		if os.Getenv(redistest.EnvRequireRedis) == "1" {
+			t.Fatalf("no redis-server to restart but %s=1: %v", redistest.EnvRequireRedis, err)
 		}
 		t.Skipf("no redis-server to restart (%v)", err)
 	}

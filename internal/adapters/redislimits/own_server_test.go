@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chatd/chatd/internal/adapters/redistest"
 	"github.com/chatd/chatd/internal/ports"
 )
 
@@ -21,8 +22,8 @@ const redisServerPath = "/usr/bin/redis-server"
 func ownRedis(t *testing.T) *redis.Client {
 	t.Helper()
 	if _, err := os.Stat(redisServerPath); err != nil {
-		if os.Getenv(envRequireRedis) == "1" {
-			t.Fatalf("%s=1 but no %s: %v", envRequireRedis, redisServerPath, err)
+		if os.Getenv(redistest.EnvRequireRedis) == "1" {
+			t.Fatalf("%s=1 but no %s: %v", redistest.EnvRequireRedis, redisServerPath, err)
 		}
 		t.Skipf("no %s (%v): skipping", redisServerPath, err)
 	}
