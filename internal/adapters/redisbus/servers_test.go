@@ -12,8 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/chatd/chatd/internal/adapters/redistest"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chatd/chatd/internal/adapters/redistest"
 )
 
 func freePort(t testing.TB) int {

@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatd/chatd/internal/adapters/redistest"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chatd/chatd/internal/adapters/redistest"
 )
 
 const setupTimeout = 10 * time.Second
