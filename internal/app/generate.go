@@ -45,12 +45,14 @@ func (g *Generator) generate(r *run) domain.MessageSnapshot {
 			return nil
 		}
 		g.inSession(reply.SessionID(), func() {
-			index := r.append(d.Content, now)
-			g.announce.Publish(r.ctx, domain.SessionEvent{
+			r.append(d.Content, now)
+			text, index, upTo := r.nextDelta()
+			if g.announce.Publish(r.ctx, domain.SessionEvent{
 				Type: domain.EventMessageDelta, SessionID: reply.SessionID(),
-				Delta: &domain.MessageDelta{MessageID: reply.ID(), Delta: d.Content, Index: index},
-			})
-			r.announced()
+				Delta: &domain.MessageDelta{MessageID: reply.ID(), Delta: text, Index: index},
+			}) {
+				r.announced(upTo)
+			}
 		})
 		return nil
 	})

@@ -66,6 +66,36 @@ func TestGeneratorCompletes(t *testing.T) {
 	}
 }
 
+// Text whose delta the broker refused goes out with the next delta, under
+// the refused delta's index: the deltas a client gets add up to the reply.
+func TestGeneratorResendsRefusedDeltaText(t *testing.T) {
+	e := newEnv(t)
+	owner := e.user("owner")
+	s := e.session(owner, "t")
+	e.model.OnStream(func(_ context.Context, _ ports.CompletionRequest, onDelta func(ports.Delta) error) (ports.Completion, error) {
+		for i, piece := range []string{"a", "b", "c", "d"} {
+			if i == 1 {
+				e.bus.RefusePublishes(2) // "b" and "c" find the broker away
+			}
+			if err := onDelta(ports.Delta{Content: piece}); err != nil {
+				return ports.Completion{}, err
+			}
+		}
+		return ports.Completion{FinishReason: "stop"}, nil
+	})
+	res := e.ask(s, owner, "q")
+	e.final(s.ID(), res.Reply.ID())
+	var deltas []string
+	for _, ev := range e.bus.Published(s.ID()) {
+		if ev.Type == domain.EventMessageDelta {
+			deltas = append(deltas, fmt.Sprintf("%d:%s", ev.Delta.Index, ev.Delta.Delta))
+		}
+	}
+	if strings.Join(deltas, " ") != "0:a 1:bcd" {
+		t.Fatalf("deltas %v, want 0:a 1:bcd", deltas)
+	}
+}
+
 // A stream that breaks keeps the text it produced and tells the user why in
 // the provider's words, never a raw error.
 func TestGeneratorFailsKeepingTheText(t *testing.T) {

@@ -28,13 +28,14 @@ type run struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 
-	mu     sync.Mutex
-	reply  *domain.ChatMessage
-	text   strings.Builder
-	deltas int // delta events made, all of them in text
-	// What the delta events announced so far hold (the publish of the
-	// newest may still be under way): progress stores only this much, so
-	// stored text is never ahead of the events.
+	mu    sync.Mutex
+	reply *domain.ChatMessage
+	text  strings.Builder // all the text generated
+	// What the delta events the broker took hold: the first announcedBytes
+	// of text, in announcedDeltas events. Progress and snapshots use only
+	// this much, so stored text is never ahead of the events; text the
+	// broker refused goes out with the next delta, so the deltas a client
+	// gets always add up to the text.
 	announcedBytes, announcedDeltas int
 	reasoning                       strings.Builder
 	dirty                           bool
@@ -43,18 +44,33 @@ type run struct {
 	finished bool
 }
 
-// append adds streamed text and returns its delta's index; the first piece
-// marks the reply streaming.
-func (r *run) append(delta string, now time.Time) (index int) {
+// append adds streamed text; the first piece marks the reply streaming.
+func (r *run) append(delta string, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.reply.Status() == domain.StatusPending {
 		_ = r.reply.StartStreaming(now)
 	}
 	r.text.WriteString(delta)
-	r.deltas++
 	r.dirty = true
-	return r.deltas - 1
+}
+
+// nextDelta is the delta event to announce now: the text no event holds
+// yet (more than the newest piece when the broker refused earlier ones),
+// with its index and the text's length once it is announced.
+func (r *run) nextDelta() (text string, index, upTo int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	all := r.text.String()
+	return all[r.announcedBytes:], r.announcedDeltas, len(all)
+}
+
+// announced records that the broker took the delta nextDelta made.
+func (r *run) announced(upTo int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.announcedBytes = upTo
+	r.announcedDeltas++
 }
 
 // markStreaming records that the model started answering (reasoning may
@@ -81,25 +97,17 @@ func (r *run) progress(now time.Time) (snap domain.MessageSnapshot, deltas int, 
 	return r.reply.Snapshot(), r.announcedDeltas, dirty
 }
 
-// announced records that every delta so far went out (or was refused by
-// the broker: the text stays the truth either way).
-func (r *run) announced() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.announcedBytes, r.announcedDeltas = r.text.Len(), r.deltas
-}
-
 func (r *run) markDirty() {
 	r.mu.Lock()
 	r.dirty = true
 	r.mu.Unlock()
 }
 
-// deltaCount is how many delta events the run published.
+// deltaCount is how many delta events the broker took.
 func (r *run) deltaCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.deltas
+	return r.announcedDeltas
 }
 
 // content is the whole text generated.
@@ -121,12 +129,12 @@ func (r *run) reasoningText() string {
 	return r.reasoning.String()
 }
 
-// asGenerating is the run as a snapshot starts from: all its text, and
-// how many deltas that is.
+// asGenerating is the run as a snapshot starts from: the text its
+// announced deltas hold, and how many they are.
 func (r *run) asGenerating() ports.GeneratingReply {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	snap := r.reply.Snapshot()
-	snap.Content = r.text.String()
-	return ports.GeneratingReply{Message: domain.RehydrateMessage(snap), Deltas: r.deltas}
+	snap.Content = r.text.String()[:r.announcedBytes]
+	return ports.GeneratingReply{Message: domain.RehydrateMessage(snap), Deltas: r.announcedDeltas}
 }

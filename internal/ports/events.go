@@ -83,3 +83,17 @@ type ReplyControl interface {
 	// process that does not generate replyID ignores it. Set once, at start.
 	HandleCancels(fn func(replyID string))
 }
+
+// Presence tells whether a user is in a session anywhere in the service. A
+// process counts its own sockets; it reports here only the first of a
+// user's sockets in a session on it (Arrive) and the last (Depart), and
+// learns whether that made the user online or offline for everyone: a user
+// is online from their first socket to their last, on whatever processes.
+type Presence interface {
+	// Arrive records that this process has a socket of userID in the
+	// session; first reports that no other process has one.
+	Arrive(ctx context.Context, sessionID, userID string) (first bool, err error)
+	// Depart records that this process has no socket of userID in the
+	// session any more; last reports that no other process has one.
+	Depart(ctx context.Context, sessionID, userID string) (last bool, err error)
+}

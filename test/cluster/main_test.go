@@ -133,12 +133,3 @@ func requireCluster(t *testing.T) {
 	t.Skipf("skipping the multi-process suite: %s (set %s=1 or %s=1 to make this a failure)",
 		strings.Join(whats, "; "), envRequireRedis, envRequirePostgres)
 }
-
-// knownGap skips a test of what issue 9 has not delivered yet, saying what
-// is missing; CHAT_TEST_CLUSTER_GAPS=1 runs it anyway, to see it fail.
-func knownGap(t *testing.T, missing string) {
-	t.Helper()
-	if os.Getenv("CHAT_TEST_CLUSTER_GAPS") != "1" {
-		t.Skip("known gap of issue 9 (set CHAT_TEST_CLUSTER_GAPS=1 to run): " + missing)
-	}
-}

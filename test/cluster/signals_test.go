@@ -57,7 +57,6 @@ func TestTypingAndPresenceAcrossProcesses(t *testing.T) {
 	})
 
 	t.Run("presence counts a user's sockets on every process", func(t *testing.T) {
-		knownGap(t, "presence is counted per process: a second socket on another process is announced again")
 		onB := member.subscribe(b, sid)
 		mark := len(onA.signals)
 		onC.ws.Close()

@@ -9,7 +9,8 @@ import (
 	"github.com/chatd/chatd/internal/ports"
 )
 
-// Module provides the in-process bus as ports.SessionEvents and runs its
+// Module provides the in-process bus as ports.SessionEvents (with the
+// ReplyControl and Presence of a service that is one process) and runs its
 // janitor, which forgets idle sessions, for the life of the app.
 var Module = fx.Module("eventbus",
 	fx.Provide(fx.Annotate(
@@ -18,6 +19,7 @@ var Module = fx.Module("eventbus",
 		fx.As(new(ports.SessionPublisher)), fx.As(new(ports.SessionSubscriber)),
 	)),
 	fx.Provide(fx.Annotate(func() *Control { return &Control{} }, fx.As(new(ports.ReplyControl)))),
+	fx.Provide(func() ports.Presence { return SoleProcessPresence{} }),
 	fx.Invoke(func(lc fx.Lifecycle, b *Bus) {
 		stop := make(chan struct{})
 		done := make(chan struct{})

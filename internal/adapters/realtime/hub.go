@@ -33,7 +33,7 @@ type Hub struct {
 // allow-list, a deliberate frame limit, our own room index, nothing slow in
 // the read loop, and no silent drops.
 func NewHub(cfg Config, tokens ports.TokenIssuer, access *app.Access, gen *app.Generator, events ports.SessionEvents,
-	reg prometheus.Registerer, log *zap.Logger,
+	presence ports.Presence, reg prometheus.Registerer, log *zap.Logger,
 ) *Hub {
 	cfg = cfg.withDefaults()
 	log = log.Named("realtime")
@@ -41,7 +41,7 @@ func NewHub(cfg Config, tokens ports.TokenIssuer, access *app.Access, gen *app.G
 	h.metrics = newMetrics(reg,
 		func() float64 { return float64(h.active.Load()) },
 		func() float64 { return float64(h.rooms.count()) })
-	h.rooms = newRooms(events, gen.Snapshot, cfg, h.metrics, log)
+	h.rooms = newRooms(events, presence, gen.Snapshot, cfg, h.metrics, log)
 
 	m := melody.New()
 	m.Config.MaxMessageSize = cfg.MaxFrameBytes

@@ -81,7 +81,7 @@ func (r *room) pump() {
 				return
 			}
 			if r.deliver(e) {
-				r.drainUntilQuit()
+				r.drainUntilQuit(closeSessionDeleted, "the session was deleted")
 				return
 			}
 		case req := <-r.requests:
@@ -117,6 +117,7 @@ func (r *room) deliver(e domain.SessionEvent) bool {
 	}
 	r.broadcastExcept(e, "")
 	if e.Type == domain.EventSessionDeleted {
+		r.rs.retire(r)
 		for s := range r.sockets {
 			s.closeWith(closeSessionDeleted, "the session was deleted")
 		}
@@ -187,8 +188,7 @@ func (r *room) handle(req request) {
 		r.sockets[req.sock] = struct{}{}
 		r.start(req.sock, req.lastSeq)
 		if r.perUser[req.sock.userID]++; r.perUser[req.sock.userID] == 1 {
-			r.signal(domain.SessionEvent{Type: domain.EventPresence,
-				Presence: &domain.PresenceSignal{UserID: req.sock.userID, Online: true}})
+			r.announcePresence(req.sock.userID, true)
 		}
 	case requestLeave:
 		if _, ok := r.sockets[req.sock]; !ok {
@@ -200,8 +200,7 @@ func (r *room) handle(req request) {
 			delete(r.perUser, req.sock.userID)
 			delete(r.budgets, req.sock.userID)
 			r.stopTyping(req.sock.userID)
-			r.signal(domain.SessionEvent{Type: domain.EventPresence,
-				Presence: &domain.PresenceSignal{UserID: req.sock.userID, Online: false}})
+			r.announcePresence(req.sock.userID, false)
 		}
 	case requestResume:
 		if _, ok := r.sockets[req.sock]; ok {
@@ -292,6 +291,34 @@ func (r *room) signal(e domain.SessionEvent) {
 	}
 }
 
+// announcePresence tells the session that a user's first socket on this
+// process opened (online) or their last one closed, when that is their
+// first or last anywhere in the service. Presence is best-effort: when the
+// service-wide count cannot be read, the change is announced anyway.
+func (r *room) announcePresence(userID string, online bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
+	defer cancel()
+	change, verb := r.rs.presence.Depart, "depart"
+	if online {
+		change, verb = r.rs.presence.Arrive, "arrive"
+	}
+	news, err := change(ctx, r.id, userID)
+	if err != nil {
+		r.rs.log.Warn("presence not counted", zap.String("session_id", r.id), zap.String("user_id", userID),
+			zap.String("change", verb), zap.Error(err))
+		news = true
+	}
+	if news {
+		r.signal(domain.SessionEvent{Type: domain.EventPresence,
+			Presence: &domain.PresenceSignal{UserID: userID, Online: online}})
+	}
+}
+
+// presenceTimeout bounds a room's wait for the service-wide presence count,
+// which holds the room's other work: a broker that does not answer costs
+// this much, and the change is announced anyway.
+const presenceTimeout = time.Second
+
 func (r *room) signalTyping(userID string, isTyping bool) {
 	r.signal(domain.SessionEvent{Type: domain.EventTyping, Typing: &domain.TypingSignal{UserID: userID, IsTyping: isTyping}})
 }
@@ -323,18 +350,24 @@ func (r *room) subscriptionEnded(err error) {
 	case err != nil:
 		code, reason = closeTryAgain, "live updates are not available right now: reconnect with last_seq"
 	}
+	r.rs.retire(r)
 	for s := range r.sockets {
 		s.closeWith(code, reason)
 	}
-	r.drainUntilQuit()
+	r.drainUntilQuit(code, reason)
 }
 
 // drainUntilQuit serves a room that is over: its sockets are closing, and
-// their leaves must not block until the last one is out.
-func (r *room) drainUntilQuit() {
+// their leaves must not block until the last one is out. A socket that
+// joined just before the room was retired is closed like the others, so
+// its client reconnects to a fresh room instead of waiting on this one.
+func (r *room) drainUntilQuit(code int, reason string) {
 	for {
 		select {
-		case <-r.requests:
+		case req := <-r.requests:
+			if req.kind == requestJoin {
+				req.sock.closeWith(code, reason)
+			}
 		case <-r.quit:
 			return
 		}

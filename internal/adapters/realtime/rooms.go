@@ -18,18 +18,19 @@ type snapshotFunc func(ctx context.Context, sessionID string) (lastSeq int64, st
 // sockets; its lifetime is decided under the registry lock so a join never
 // reaches a room that is ending.
 type rooms struct {
-	mu      sync.Mutex
-	byID    map[string]*room
-	events  ports.SessionEvents
-	snaps   snapshotFunc
-	cfg     Config
-	metrics *metrics
-	log     *zap.Logger
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	byID     map[string]*room
+	events   ports.SessionEvents
+	presence ports.Presence
+	snaps    snapshotFunc
+	cfg      Config
+	metrics  *metrics
+	log      *zap.Logger
+	wg       sync.WaitGroup
 }
 
-func newRooms(events ports.SessionEvents, snaps snapshotFunc, cfg Config, m *metrics, log *zap.Logger) *rooms {
-	return &rooms{byID: map[string]*room{}, events: events, snaps: snaps, cfg: cfg, metrics: m, log: log}
+func newRooms(events ports.SessionEvents, presence ports.Presence, snaps snapshotFunc, cfg Config, m *metrics, log *zap.Logger) *rooms {
+	return &rooms{byID: map[string]*room{}, events: events, presence: presence, snaps: snaps, cfg: cfg, metrics: m, log: log}
 }
 
 // join adds a socket to its session's room, creating the room if needed,
@@ -61,13 +62,24 @@ func (rs *rooms) leave(s *socket) {
 	rs.mu.Lock()
 	r.members--
 	last := r.members == 0
-	if last {
+	if last && rs.byID[r.id] == r {
 		delete(rs.byID, r.id)
 	}
 	rs.mu.Unlock()
 	r.requests <- request{kind: requestLeave, sock: s}
 	if last {
 		close(r.quit)
+	}
+}
+
+// retire takes an ended room out of the index, so the next join (a client
+// reconnecting at once) opens a fresh room with a subscription of its own
+// instead of joining one whose subscription is gone.
+func (rs *rooms) retire(r *room) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.byID[r.id] == r {
+		delete(rs.byID, r.id)
 	}
 }
 

@@ -36,12 +36,15 @@ func (c Config) withDefaults() Config {
 // Channels and keys are separate namespaces, so the channel's name doubles
 // as the keys' stem.
 type keys struct {
-	sessions string // what every session channel starts with
-	control  string // the channel of Close and cancel requests
+	sessions  string // what every session channel starts with
+	control   string // the channel of Close and cancel requests
+	presence  string // what every presence set starts with (see Presence)
+	processes string // what every process's liveness key starts with
 }
 
 func newKeys(prefix string) keys {
-	return keys{sessions: prefix + ":s:{", control: prefix + ":control"}
+	return keys{sessions: prefix + ":s:{", control: prefix + ":control",
+		presence: prefix + ":presence:", processes: prefix + ":process:"}
 }
 
 func (k keys) channel(sessionID string) string { return k.sessions + sessionID + "}" }

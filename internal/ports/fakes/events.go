@@ -2,6 +2,7 @@ package fakes
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 
@@ -20,6 +21,7 @@ type Bus struct {
 	window int // events kept for replay per session; 0 keeps all
 	topics map[string]*busTopic
 	closed map[string]int
+	refuse int // publishes still to refuse, as a broker that is away would
 }
 
 type busTopic struct {
@@ -61,11 +63,26 @@ func (t *busTopic) trim(n int) {
 	}
 }
 
+// RefusePublishes makes the next n publishes fail, as a broker that went
+// away would, without a seq or a delivery.
+func (b *Bus) RefusePublishes(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refuse = n
+}
+
+// ErrBrokerAway is what a refused publish returns.
+var ErrBrokerAway = errors.New("fakes: the broker is away")
+
 // Publish gives e the session's next seq, keeps it for replay and delivers
 // it to every subscriber.
 func (b *Bus) Publish(_ context.Context, e domain.SessionEvent) (domain.SessionEvent, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.refuse > 0 {
+		b.refuse--
+		return domain.SessionEvent{}, ErrBrokerAway
+	}
 	t := b.topicLocked(e.SessionID)
 	t.seq++
 	e.Seq = t.seq
