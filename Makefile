@@ -70,6 +70,10 @@ bench: ## micro-benchmarks, then the load scenarios against real processes (see 
 	go test -run '^$$' -bench . -benchmem ./...
 	./scripts/bench.sh
 
+.PHONY: bench-cluster
+bench-cluster: ## 1, 2 and 3 chatd processes on PostgreSQL + a private Redis (issue 9; BENCH_QUICK=1 for a smoke run)
+	./scripts/cluster-bench.sh
+
 .PHONY: bench-quick
 bench-quick: ## the load scenarios at small sizes (about three minutes)
 	BENCH_QUICK=1 ./scripts/bench.sh

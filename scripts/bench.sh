@@ -23,6 +23,7 @@
 # Scenarios: first-delta streams idle-sockets fanout fanout-paced fanout-latency
 # (fanout-paced is fanout with llmsim paced at 400 tokens/s: the sustained rate
 # rather than a burst).
+# Several chatd processes on PostgreSQL and Redis (issue 9): scripts/cluster-bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -15,10 +15,14 @@ import (
 
 // commonFlags are the flags every scenario takes.
 type commonFlags struct {
-	chatd    string
+	chatd    string   // the first (or only) chatd: the API, the POSTs, /metrics
+	chatds   []string // every chatd process of the service (fanout, fanout-latency)
+	chatdArg urlList
 	llmsim   string
 	startSim string
-	pid      int
+	pid      int   // the first chatd's process id (0: none)
+	pids     []int // one per chatd process, when given
+	pidArg   pidList
 	simPid   int
 	timeout  time.Duration
 	summary  string
@@ -30,10 +34,13 @@ type commonFlags struct {
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.chatd, "chatd", "http://127.0.0.1:8000", "chatd's root URL (the API is under /api/v1)")
+	c.chatdArg = urlList{urls: []string{"http://127.0.0.1:8000"}}
+	fs.Var(&c.chatdArg, "chatd", "chatd's root URL (the API is under /api/v1); fanout and fanout-latency take several processes of one "+
+		"service, comma-separated or repeated: subscribers are spread round-robin over them and every POST goes to the first")
 	fs.StringVar(&c.llmsim, "llmsim", "http://127.0.0.1:11434", "llmsim's root URL, for the direct path (the API is under /v1)")
 	fs.StringVar(&c.startSim, "start-llmsim", "", "start an in-process llmsim on this address (chatd's LOCAL base URL must point at it); sets -llmsim and lets first-delta split chatd's time before and after its upstream call")
-	fs.IntVar(&c.pid, "pid", 0, "chatd's process id, to sample its CPU and RSS from /proc (0: from /metrics only)")
+	fs.Var(&c.pidArg, "pid", "chatd's process id, to sample its CPU and RSS from /proc (0: from /metrics only); with several -chatd URLs, "+
+		"one per process in the same order, comma-separated or repeated")
 	fs.IntVar(&c.simPid, "llmsim-pid", 0, "llmsim's process id, to report its CPU (0: not reported)")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "hard bound on the whole scenario")
 	fs.StringVar(&c.summary, "summary", "", "append the results as Markdown table rows to this file")
@@ -48,6 +55,8 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 // the outputs.
 type env struct {
 	common commonFlags
+	// spread is set by the scenarios that take several chatd processes.
+	spread bool
 	stdout io.Writer
 	stderr io.Writer
 	api    *api
@@ -67,6 +76,21 @@ func (e *env) parse(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	e.common.chatds = e.common.chatdArg.urls
+	e.common.chatd = e.common.chatds[0]
+	e.common.pids = e.common.pidArg.pids
+	if len(e.common.pids) > 0 {
+		e.common.pid = e.common.pids[0]
+	}
+	if !e.spread && len(e.common.chatds) > 1 {
+		return fmt.Errorf("this scenario takes one -chatd URL, not %d (fanout and fanout-latency take several)", len(e.common.chatds))
+	}
+	if !e.spread && len(e.common.pids) > 1 {
+		return fmt.Errorf("this scenario takes one -pid, not %d", len(e.common.pids))
+	}
+	if len(e.common.pids) > 1 && len(e.common.pids) != len(e.common.chatds) {
+		return fmt.Errorf("%d process ids for %d chatd URLs: give one per URL, in the same order", len(e.common.pids), len(e.common.chatds))
+	}
 	if e.common.startSim != "" {
 		// Recording on: first-delta reads when each upstream request arrived.
 		e.sim = llmsim.New(llmsim.Options{})
@@ -76,7 +100,6 @@ func (e *env) parse(fs *flag.FlagSet, args []string) error {
 		}
 		e.common.llmsim = url
 	}
-	e.common.chatd = strings.TrimRight(e.common.chatd, "/")
 	e.common.llmsim = strings.TrimRight(e.common.llmsim, "/")
 	e.http = newHTTPClient()
 	e.common.prof.client = e.http

@@ -10,6 +10,12 @@
 //	chatload fanout           S WebSocket subscribers of one session, one long reply: tokens delivered per second
 //	chatload fanout-latency   S subscribers of one session: POST -> first delta at the last subscriber
 //
+// fanout and fanout-latency also take several chatd processes of one service
+// (-chatd URL1,URL2,... or -chatd repeated; CHAT_BROKER_URL set on each):
+// the subscribers are spread round-robin over them, every POST goes to the
+// first, and fanout-latency reports the subscribers on the posting process
+// and on the others apart (scripts/cluster-bench.sh runs them).
+//
 // Exit status: 0 when every check held, 1 when a zero-loss check failed
 // (a lost, doubled or reordered token, a reply that did not complete, a
 // socket closed as slow), 2 on a usage or setup error.
@@ -36,6 +42,9 @@ Scenarios:
   idle-sockets     many idle WebSockets: server memory per socket
   fanout           many WebSocket subscribers of one session and one long reply: tokens delivered per second
   fanout-latency   subscribers of one session: POST -> first delta at the last of them
+
+fanout and fanout-latency take several processes of one service: -chatd URL1,URL2,... (or -chatd
+repeated) spreads the subscribers round-robin over them and posts to the first.
 
 Run "chatload <scenario> -h" for a scenario's flags.
 `

@@ -191,3 +191,66 @@ func selfCPU() time.Duration {
 	}
 	return st.cpu
 }
+
+// samplers watch every chatd process of a service during a phase.
+type samplers []*sampler
+
+// startSamplers samples each pid; none (or only 0) samples nothing.
+func startSamplers(pids []int, interval time.Duration) samplers {
+	if len(pids) == 0 {
+		return samplers{startSampler(0, interval)}
+	}
+	ss := make(samplers, len(pids))
+	for i, p := range pids {
+		ss[i] = startSampler(p, interval)
+	}
+	return ss
+}
+
+func (ss samplers) finish() {
+	for _, s := range ss {
+		s.finish()
+	}
+}
+
+// report adds the processes' CPU and RSS to a result: as one process does
+// when there is one, else the sum of the CPU and each process's share.
+func (ss samplers) report(r *result, who string) {
+	if len(ss) == 1 {
+		ss[0].report(r, who)
+		return
+	}
+	var total float64
+	cpu := make([]string, 0, len(ss))
+	rss := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if !s.ok() {
+			cpu = append(cpu, "?")
+			rss = append(rss, "?")
+			continue
+		}
+		c := cpuPercent(s.start, s.end)
+		total += c
+		cpu = append(cpu, fmt.Sprintf("%.0f", c))
+		rss = append(rss, fmt.Sprintf("%s -> %s", mib(s.start.rss), mib(s.peakRSS)))
+	}
+	r.add(fmt.Sprintf("%s CPU, %d processes (avg over the phase)", who, len(ss)),
+		fmt.Sprintf("%.0f%% of one core (%s)", total, strings.Join(cpu, " + ")))
+	r.add(who+" RSS peak per process (start -> peak)", strings.Join(rss, "; "))
+}
+
+// sumMetrics is serverMetrics summed over every chatd process (a process
+// that does not answer is left out).
+func sumMetrics(ctx context.Context, client *http.Client, bases []string) map[string]float64 {
+	out := map[string]float64{}
+	for _, b := range bases {
+		m, err := serverMetrics(ctx, client, b)
+		if err != nil {
+			continue
+		}
+		for k, v := range m {
+			out[k] += v
+		}
+	}
+	return out
+}

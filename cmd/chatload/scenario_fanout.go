@@ -15,7 +15,9 @@ import (
 
 // runFanout opens S WebSocket subscribers of one session, posts one long
 // reply and measures the deltas delivered per second over all of them,
-// checking that every subscriber got the exact text in order.
+// checking that every subscriber got the exact text in order. With several
+// chatd URLs the subscribers are spread round-robin over the processes and
+// the reply is posted to the first.
 func runFanout(ctx context.Context, e *env, args []string) (*result, error) {
 	fs := flag.NewFlagSet("chatload fanout", flag.ContinueOnError)
 	nSubs := fs.Int("subs", 1000, "WebSocket subscribers of the session")
@@ -25,6 +27,7 @@ func runFanout(ctx context.Context, e *env, args []string) (*result, error) {
 	par := fs.Int("dial-concurrency", 32, "handshakes in flight at once")
 	readBuf := fs.Int("read-buffer", 16<<10, "client read buffer per socket")
 	wait := fs.Duration("wait", 2*time.Minute, "longest wait for every subscriber to see the reply end")
+	e.spread = true
 	if err := e.parse(fs, args); err != nil {
 		return nil, err
 	}
@@ -33,7 +36,11 @@ func runFanout(ctx context.Context, e *env, args []string) (*result, error) {
 	}
 	ctx, cancel := e.withTimeout(ctx)
 	defer cancel()
+	procs := len(e.common.chatds)
 	res := &result{scenario: e.label("fanout"), params: fmt.Sprintf("subs=%d tokens=%d tps=%g ttft=%s", *nSubs, *tokens, *tps, *ttft)}
+	if procs > 1 {
+		res.params += fmt.Sprintf(" processes=%d (subscribers %v)", procs, spreadCounts(*nSubs, procs))
+	}
 
 	users, err := e.api.registerUsers(ctx, e.runID, e.common.password, 1)
 	if err != nil {
@@ -53,8 +60,8 @@ func runFanout(ctx context.Context, e *env, args []string) (*result, error) {
 	var ended sync.WaitGroup
 	ended.Add(*nSubs)
 	endedOnce := make([]sync.Once, *nSubs)
-	e.progress("fanout: opening %d subscribers", *nSubs)
-	subs, err := openSubscribers(ctx, newWSClient(e.common.chatd, *readBuf), u.token, sessionID, *nSubs, *par,
+	e.progress("fanout: opening %d subscribers on %d chatd processes", *nSubs, procs)
+	subs, err := openSubscribers(ctx, newWSClients(e.common.chatds, *readBuf), u.token, sessionID, *nSubs, *par,
 		func(i int, s *subscriber) {
 			s.expect = func(string) *string { return &expected }
 			s.onEnd = func(string, *replyCheck) { endedOnce[i].Do(ended.Done) }
@@ -71,11 +78,11 @@ func runFanout(ctx context.Context, e *env, args []string) (*result, error) {
 			endedOnce[i].Do(ended.Done)
 		}()
 	}
-	before, _ := serverMetrics(ctx, e.http, e.common.chatd)
+	before := sumMetrics(ctx, e.http, e.common.chatds)
 	time.Sleep(500 * time.Millisecond)
 
 	e.progress("fanout: posting a %d-token reply to %d subscribers", *tokens, *nSubs)
-	chatdSampler := startSampler(e.common.pid, 250*time.Millisecond)
+	chatdSampler := startSamplers(e.common.pids, 250*time.Millisecond)
 	e.common.prof.cpu(e.label("fanout"))
 	selfStart, wallStart := selfCPU(), time.Now()
 	replyID, err := e.api.post(ctx, u.token, sessionID, content, "")
@@ -96,7 +103,7 @@ func runFanout(ctx context.Context, e *env, args []string) (*result, error) {
 	}
 	selfEnd, wall := selfCPU(), time.Since(wallStart)
 	chatdSampler.finish()
-	after, _ := serverMetrics(context.Background(), e.http, e.common.chatd)
+	after := sumMetrics(context.Background(), e.http, e.common.chatds)
 	e.common.prof.heap(e.label("fanout"))
 	closeSubscribers(subs)
 	readers.Wait()
@@ -109,9 +116,11 @@ func runFanout(ctx context.Context, e *env, args []string) (*result, error) {
 		seqGaps         int
 		problems        []string
 		incompleteCount int
+		perProc         = make([]procFanout, procs)
 	)
 	for i, s := range subs {
 		f, l := s.window()
+		perProc[s.proc].see(f, l)
 		if !f.IsZero() && (first.IsZero() || f.Before(first)) {
 			first = f
 		}
@@ -132,6 +141,9 @@ func runFanout(ctx context.Context, e *env, args []string) (*result, error) {
 			otherClose++
 		}
 		seqGaps += s.seq.gaps + s.seq.dups
+		if ok && s.seq.gaps+s.seq.dups == 0 {
+			perProc[s.proc].whole++
+		}
 		if !ok || s.seq.gaps+s.seq.dups > 0 {
 			failed++
 			if c == nil {
@@ -161,9 +173,23 @@ func runFanout(ctx context.Context, e *env, args []string) (*result, error) {
 	res.judge("tokens delivered per second (all subscribers)", fmt.Sprintf("%.0f/s (%d deltas in %s)", rate, deltas,
 		elapsed.Round(time.Millisecond)), ">= 300k/s (Centrifugo ~370k/s)", rate >= 300000 && failed == 0)
 	res.add("token-equivalents per second (text bytes / reply bytes x tokens)", fmt.Sprintf("%.0f/s", tokenEquiv))
-	res.add("frames sent by chatd (chatd_ws_frames_sent_total delta)",
+	framesMetric := "frames sent by chatd (chatd_ws_frames_sent_total delta)"
+	if procs > 1 {
+		framesMetric = "frames sent by chatd (chatd_ws_frames_sent_total delta, all processes)"
+	}
+	res.add(framesMetric,
 		fmt.Sprintf("%.0f", after["chatd_ws_frames_sent_total"]-before["chatd_ws_frames_sent_total"]))
 	res.add("POST -> last delta anywhere", last.Sub(wallStart).Round(time.Millisecond).String())
+	if procs > 1 {
+		for k, p := range perProc {
+			posted := ""
+			if k == 0 {
+				posted = " (posted to)"
+			}
+			res.add(fmt.Sprintf("process %d of %d%s: subscribers whole; POST -> first / last delta", k+1, procs, posted),
+				p.describe(wallStart))
+		}
+	}
 	chatdSampler.report(res, "chatd")
 	res.add("chatload CPU (avg over the phase)", fmt.Sprintf("%.0f%% of one core", 100*float64(selfEnd-selfStart)/float64(wall)))
 	if timedOut {
@@ -183,4 +209,28 @@ func runFanout(ctx context.Context, e *env, args []string) (*result, error) {
 	}
 	res.lossFailures = failed
 	return res, nil
+}
+
+// procFanout is what the subscribers of one chatd process saw.
+type procFanout struct {
+	subs, whole int
+	first, last time.Time
+}
+
+func (p *procFanout) see(first, last time.Time) {
+	p.subs++
+	if !first.IsZero() && (p.first.IsZero() || first.Before(p.first)) {
+		p.first = first
+	}
+	if last.After(p.last) {
+		p.last = last
+	}
+}
+
+func (p *procFanout) describe(start time.Time) string {
+	if p.first.IsZero() {
+		return fmt.Sprintf("%d of %d whole; no delta", p.whole, p.subs)
+	}
+	return fmt.Sprintf("%d of %d whole; %s / %s", p.whole, p.subs,
+		p.first.Sub(start).Round(time.Millisecond), p.last.Sub(start).Round(time.Millisecond))
 }

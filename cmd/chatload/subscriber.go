@@ -15,6 +15,7 @@ type subscriber struct {
 	conn *websocket.Conn
 	r    *wsReader
 	seq  seqCheck
+	proc int // index of the chatd process it is connected to
 
 	// expect returns the expected text of a reply the first time one of its
 	// events is seen (nil: not a reply this run follows).
@@ -31,17 +32,19 @@ type subscriber struct {
 	readErr   error
 }
 
-// openSubscribers dials n sockets to a session (par at a time) and reads
-// each one's first frame, which must be its session.snapshot.
-func openSubscribers(ctx context.Context, ws *wsClient, token, sessionID string, n, par int,
+// openSubscribers dials n sockets to a session (par at a time), spread
+// round-robin over the chatd processes of ws (socket i on ws[procOf(i)]),
+// and reads each one's first frame, which must be its session.snapshot.
+func openSubscribers(ctx context.Context, ws []*wsClient, token, sessionID string, n, par int,
 	setup func(i int, s *subscriber)) ([]*subscriber, error) {
 	subs := make([]*subscriber, n)
 	err := forEach(ctx, n, par, func(ctx context.Context, i int) error {
-		conn, err := ws.dial(ctx, token, sessionID)
+		proc := procOf(i, len(ws))
+		conn, err := ws[proc].dial(ctx, token, sessionID)
 		if err != nil {
-			return fmt.Errorf("socket %d: %w", i, err)
+			return fmt.Errorf("socket %d (process %d): %w", i, proc+1, err)
 		}
-		s := &subscriber{conn: conn, r: newWSReader(conn), seq: newSeqCheck(), replies: map[string]*replyCheck{}}
+		s := &subscriber{conn: conn, r: newWSReader(conn), seq: newSeqCheck(), proc: proc, replies: map[string]*replyCheck{}}
 		subs[i] = s
 		setup(i, s)
 		snapshot := false

@@ -34,6 +34,15 @@ func newWSClient(chatdBase string, readBuf int) *wsClient {
 	}
 }
 
+// newWSClients makes one dialer per chatd process.
+func newWSClients(chatdBases []string, readBuf int) []*wsClient {
+	ws := make([]*wsClient, len(chatdBases))
+	for i, b := range chatdBases {
+		ws[i] = newWSClient(b, readBuf)
+	}
+	return ws
+}
+
 // dial opens a session's WebSocket with the token in the Authorization header.
 func (c *wsClient) dial(ctx context.Context, token, sessionID string) (*websocket.Conn, error) {
 	h := http.Header{}
