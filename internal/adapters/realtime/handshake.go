@@ -73,8 +73,9 @@ func (h *Hub) admit(c *gin.Context) error {
 	return nil
 }
 
-// connRecorder keeps the hijacked connection on the socket: melody hides
-// it, and a stop must be able to drop a client that will not read.
+// connRecorder keeps the hijacked connection on the socket (melody hides
+// it, and a stop must be able to drop a client that will not read) and
+// gives melody a batchConn over it.
 type connRecorder struct {
 	http.ResponseWriter
 	sock *socket
@@ -86,10 +87,11 @@ func (w connRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, errors.New("the response cannot be hijacked")
 	}
 	conn, rw, err := hj.Hijack()
-	if err == nil {
-		w.sock.setConn(conn)
+	if err != nil {
+		return nil, nil, err
 	}
-	return conn, rw, err
+	w.sock.setConn(conn)
+	return &batchConn{Conn: conn, sock: w.sock}, rw, nil
 }
 
 // socketToken finds the access token in the header, the subprotocol list
