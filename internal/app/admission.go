@@ -33,11 +33,13 @@ func targetOf(s *domain.ChatSession, provider *domain.Provider, model *string) r
 
 // PendingReply is a reply admitted but not started: it holds the caller's
 // generation slot and the placeholder to store. Exactly one of Start or
-// Abandon ends it.
+// Abandon ends it; CallEarly may come before either.
 type PendingReply struct {
-	gen  *Generator
-	job  generationJob
-	slot *slot
+	gen   *Generator
+	job   generationJob
+	slot  *slot
+	early *run                // launched by CallEarly, waiting for Start or Abandon
+	asked *domain.ChatMessage // the user message CallEarly was given, which the store attaches
 }
 
 // Placeholder is the pending assistant message to store with the turn.
@@ -49,14 +51,43 @@ func (p *PendingReply) Lease() ports.ReplyLease {
 	return ports.ReplyLease{Owner: p.gen.owner, Until: p.gen.clock.Now().Add(leaseTerm)}
 }
 
+// CallEarly calls the model now, while the turn is being stored, with the
+// history up to parent (where the turn is expected to go) and msg, the
+// turn's user message: the call's round trip overlaps the commit's, and
+// the first token waits only for what is left of the commit. Nothing is
+// stored or announced before Start; if the turn went elsewhere, the run
+// calls the model again with the stored history.
+func (p *PendingReply) CallEarly(msg *domain.ChatMessage, parent *string) {
+	p.asked = msg
+	p.early = p.gen.launch(p.job, p.slot, &earlyPrompt{msg: msg.Clone(), parent: parent})
+}
+
 // Start hands the stored placeholder to the Generator, which announces the
 // turn's other stored messages, then the placeholder, then its deltas.
 func (p *PendingReply) Start(stored ...*domain.ChatMessage) {
-	p.gen.start(p.job, p.slot, append(stored, p.job.reply)...)
+	created := append(stored, p.job.reply)
+	if p.early == nil {
+		p.gen.start(p.job, p.slot, created...)
+		return
+	}
+	if !sameID(p.asked.ParentID(), p.early.early.parent) {
+		p.early.early.stale.Store(true)
+	}
+	p.gen.commit(p.early, created...)
 }
 
 // Abandon frees the slot of a reply whose turn was not stored.
-func (p *PendingReply) Abandon() { p.slot.done() }
+func (p *PendingReply) Abandon() {
+	if p.early != nil {
+		p.early.abandon()
+		<-p.early.done // its model call is cancelled: the wait is short
+	}
+	p.slot.done()
+}
+
+func sameID(a, b *string) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
+}
 
 // admit checks the caller's daily token budget and generation rate, takes
 // a concurrency slot and builds the placeholder; a refusal happens before

@@ -27,7 +27,13 @@ func (g *Generator) generate(r *run) domain.MessageSnapshot {
 	reply := r.job.reply
 	var ttft *time.Duration
 
-	completion, err := g.stream(r, func(d ports.Delta) error {
+	onDelta := func(d ports.Delta) error {
+		if err := r.waitStored(); err != nil {
+			return err
+		}
+		if r.promptStale() {
+			return errStalePrompt
+		}
 		now := g.clock.Now()
 		if ttft == nil {
 			t := max(0, now.Sub(start))
@@ -55,7 +61,14 @@ func (g *Generator) generate(r *run) domain.MessageSnapshot {
 			}
 		})
 		return nil
-	})
+	}
+	completion, err := g.stream(r, onDelta)
+	if r.waitStored() != nil {
+		return r.reply.Snapshot() // abandoned: nothing of it exists
+	}
+	if errors.Is(err, errStalePrompt) || r.promptStale() {
+		completion, err = g.stream(r, onDelta) // again, from the stored history
+	}
 	return g.finish(r, start, ttft, completion, err)
 }
 
@@ -70,14 +83,17 @@ func (g *Generator) stream(r *run, onDelta func(ports.Delta) error) (ports.Compl
 		limit = *s
 	}
 	var history []*domain.ChatMessage
-	if parent := r.job.reply.ParentID(); parent != nil {
+	var err error
+	r.earlyUsed = r.early != nil && !r.early.stale.Load()
+	if r.earlyUsed {
+		history, err = g.earlyHistory(r, r.early, limit+historyOverhead)
+	} else if parent := r.job.reply.ParentID(); parent != nil {
 		ctx, cancel := context.WithTimeout(r.ctx, saveTimeout)
-		var err error
 		history, err = g.messages.Ancestors(ctx, *parent, limit+historyOverhead)
 		cancel()
-		if err != nil {
-			return ports.Completion{}, err
-		}
+	}
+	if err != nil {
+		return ports.Completion{}, err
 	}
 	prompt := buildPrompt(r.job.settings, history, limit)
 	req := completionRequest(r.job.provider, r.job.model, r.job.settings, prompt, g.cfg.MaxTokensCeiling)
@@ -194,4 +210,19 @@ func failureSentence(err error) string {
 // estimateTokens guesses a token count from text: about four characters each.
 func estimateTokens(text string) int {
 	return max(1, (len(text)+3)/4)
+}
+
+// earlyHistory is the prompt's history for a call made before the turn is
+// stored: the path down to the expected parent, then the user's message.
+func (g *Generator) earlyHistory(r *run, e *earlyPrompt, limit int) ([]*domain.ChatMessage, error) {
+	if e.parent == nil {
+		return []*domain.ChatMessage{e.msg}, nil
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, saveTimeout)
+	defer cancel()
+	history, err := g.messages.Ancestors(ctx, *e.parent, limit-1)
+	if err != nil {
+		return nil, err
+	}
+	return append(history, e.msg), nil
 }

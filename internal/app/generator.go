@@ -19,6 +19,8 @@ var (
 	errSessionDeleted  = errors.New("session deleted")
 	errMessageDeleted  = errors.New("message deleted")
 	errLeaseLost       = errors.New("another process took the reply over")
+	errTurnNotStored   = errors.New("the turn was not stored")
+	errStalePrompt     = errors.New("the turn was stored under another parent than the early call assumed")
 )
 
 // Generator owns every reply for the life of the process, independent of
@@ -130,23 +132,20 @@ func (g *Generator) Stop(ctx context.Context) error {
 	return err
 }
 
-// start announces the turn's new messages and runs the job in the
-// background, holding its slot until the run (and the naming of an untitled
-// session) is over. Announcing and registering happen under the session's
-// lock, so a snapshot sees either neither or both.
+// start runs the job in the background and commits it at once (see
+// launch and commit).
 func (g *Generator) start(job generationJob, s *slot, created ...*domain.ChatMessage) {
+	g.commit(g.launch(job, s, nil), created...)
+}
+
+// launch runs the job in the background, holding its slot until the run
+// (and the naming of an untitled session) is over. The run may call the
+// model at once, but it stores and announces nothing until commit says the
+// turn is stored, or drops everything when abandon says it never will be.
+func (g *Generator) launch(job generationJob, s *slot, early *earlyPrompt) *run {
 	ctx, cancel := context.WithCancelCause(g.root)
-	r := &run{job: job, reply: job.reply, slot: s, ctx: ctx, cancel: cancel, done: make(chan struct{})}
-	g.inSession(job.reply.SessionID(), func() {
-		for _, m := range created {
-			if m != nil {
-				g.announce.Publish(ctx, domain.MessageEvent(domain.EventMessageCreated, m))
-			}
-		}
-		g.mu.Lock()
-		g.runs[job.reply.ID()] = r
-		g.mu.Unlock()
-	})
+	r := &run{job: job, reply: job.reply, slot: s, ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		stored: make(chan struct{}), early: early}
 	go func() {
 		defer s.done()
 		final := g.generate(r)
@@ -159,6 +158,31 @@ func (g *Generator) start(job generationJob, s *slot, created ...*domain.ChatMes
 			g.nameSession(r, final)
 		}
 	}()
+	return r
+}
+
+// commit announces the turn's new messages and lets the run store and
+// announce. Announcing and registering happen under the session's lock, so
+// a snapshot sees either neither or both.
+func (g *Generator) commit(r *run, created ...*domain.ChatMessage) {
+	g.inSession(r.job.reply.SessionID(), func() {
+		for _, m := range created {
+			if m != nil {
+				g.announce.Publish(r.ctx, domain.MessageEvent(domain.EventMessageCreated, m))
+			}
+		}
+		g.mu.Lock()
+		g.runs[r.job.reply.ID()] = r
+		g.mu.Unlock()
+	})
+	close(r.stored)
+}
+
+// abandon drops a launched run whose turn was not stored: its model call
+// is cancelled, and it stores and announces nothing.
+func (r *run) abandon() {
+	r.cancel(errTurnNotStored)
+	close(r.stored)
 }
 
 // cancelSession stops every reply of a deleted session; their ends are not

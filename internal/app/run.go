@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatd/chatd/internal/domain"
@@ -19,6 +21,15 @@ type generationJob struct {
 	nameAfter bool // the session has no title yet: name it from this exchange
 }
 
+// earlyPrompt is what a model call made before the turn is stored builds
+// its prompt from: the turn's user message and the parent it is expected
+// to get. stale is set when the turn was stored under another parent.
+type earlyPrompt struct {
+	msg    *domain.ChatMessage
+	parent *string
+	stale  atomic.Bool
+}
+
 // run is one generation in flight. The generating goroutine writes text and
 // status under mu; the flusher and snapshots read them under mu.
 type run struct {
@@ -27,6 +38,13 @@ type run struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	done   chan struct{}
+	// stored is closed once the turn is stored (commit) or known never to
+	// be (abandon): the run stores and announces nothing before.
+	stored chan struct{}
+	early  *earlyPrompt // the prompt of a model call made before the turn was stored; nil otherwise
+	// earlyUsed: the model call under way was built from the early
+	// prompt (the run's goroutine only).
+	earlyUsed bool
 
 	mu    sync.Mutex
 	reply *domain.ChatMessage
@@ -42,6 +60,27 @@ type run struct {
 
 	saveMu   sync.Mutex // serializes progress flushes with the final save
 	finished bool
+}
+
+// waitStored waits until the turn is stored or abandoned, and fails when
+// it was abandoned. The commit or abandon follows the launch within the
+// request that made both, so the wait is short and always ends.
+func (r *run) waitStored() error {
+	<-r.stored
+	if err := context.Cause(r.ctx); errors.Is(err, errTurnNotStored) {
+		return err
+	}
+	return nil
+}
+
+// promptStale reports, once, that the early call's prompt assumed another
+// parent than the turn was stored under: the call must be made again.
+func (r *run) promptStale() bool {
+	if !r.earlyUsed || !r.early.stale.Load() {
+		return false
+	}
+	r.earlyUsed = false
+	return true
 }
 
 // append adds streamed text; the first piece marks the reply streaming.

@@ -85,6 +85,15 @@ func (h *SendMessage) Handle(ctx context.Context, caller Caller, cmd SendMessage
 			return SendResult{}, err
 		}
 		turn.Reply, turn.Lease = pending.Placeholder(), pending.Lease()
+		if cmd.IdempotencyKey == "" && !cmd.Placement.Explicit() {
+			// The model call overlaps the commit; its deltas wait for it.
+			// Only for a post after the session's current message, a
+			// parent known to be the session's: an explicit parent is
+			// checked by the store, and a refused post must reach no
+			// model. Nor for a keyed post, which may be a retry racing its
+			// original: the loser would have spent a (paid) call.
+			pending.CallEarly(msg, session.CurrentMessageID())
+		}
 	}
 	if cmd.IdempotencyKey != "" {
 		turn.Idempotency = &domain.IdempotencyRecord{
