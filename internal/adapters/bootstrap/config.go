@@ -22,6 +22,7 @@ var Version = "0.1.0"
 type Config struct {
 	HTTPAddr          string
 	DatabaseURL       string
+	SQLiteSynchronous string // full or normal
 	JWTSecret         string
 	AccessTokenTTL    time.Duration
 	RefreshTokenTTL   time.Duration

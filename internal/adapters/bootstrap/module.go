@@ -41,7 +41,7 @@ type moduleConfigs struct {
 
 func splitConfig(c Config) moduleConfigs {
 	return moduleConfigs{
-		Storage: storage.Config{URL: c.DatabaseURL, AutoMigrate: true},
+		Storage: storage.Config{URL: c.DatabaseURL, AutoMigrate: true, SQLiteSynchronous: c.SQLiteSynchronous},
 		Auth:    auth.Config{Secret: []byte(c.JWTSecret), AccessTTL: c.AccessTokenTTL, RefreshTTL: c.RefreshTokenTTL},
 		HTTP: httpapi.Config{Addr: c.HTTPAddr, CORSOrigins: c.CORSOrigins, MaxBodyBytes: c.MaxBodyBytes,
 			RateLimitAPI: c.RateLimitAPI, RateLimitAuth: c.RateLimitAuth, Version: Version, DrainDelay: c.DrainDelay,

@@ -29,6 +29,11 @@ type Config struct {
 	URL string
 	// AutoMigrate applies pending migrations when the fx app starts.
 	AutoMigrate bool
+	// SQLiteSynchronous is SQLite's synchronous pragma for the writer:
+	// "full" (the default: fsync every commit) or "normal" (in WAL mode, a
+	// commit survives the process crashing but may be lost if the machine
+	// does; fsync only at checkpoints).
+	SQLiteSynchronous string
 }
 
 // DB holds the database handles. On PostgreSQL read and write are one pool.
@@ -52,7 +57,7 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*DB, error) {
 	log = log.Named("storage")
 	switch {
 	case strings.HasPrefix(cfg.URL, "sqlite://"):
-		return openSQLite(ctx, strings.TrimPrefix(cfg.URL, "sqlite://"), log)
+		return openSQLite(ctx, strings.TrimPrefix(cfg.URL, "sqlite://"), cfg.SQLiteSynchronous, log)
 	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
 		return openPostgres(cfg.URL, log)
 	case cfg.URL == "":

@@ -35,7 +35,14 @@ const sqliteWriteParams = sqliteCommonPragmas + "&_pragma=journal_mode(WAL)&_txl
 // loudly in tests rather than racing the writer.
 const sqliteReadParams = sqliteCommonPragmas + "&_query_only=1"
 
-func openSQLite(ctx context.Context, path string, log *zap.Logger) (*DB, error) {
+func openSQLite(ctx context.Context, path, synchronous string, log *zap.Logger) (*DB, error) {
+	switch synchronous {
+	case "":
+		synchronous = "full"
+	case "full", "normal":
+	default:
+		return nil, fmt.Errorf("open sqlite: synchronous %q: want full or normal", synchronous)
+	}
 	if path == "" {
 		return nil, errors.New("open sqlite: sqlite:// URL has no path; use sqlite://./data/chat.db or sqlite:///abs/chat.db")
 	}
@@ -52,7 +59,7 @@ func openSQLite(ctx context.Context, path string, log *zap.Logger) (*DB, error) 
 		}
 	}
 
-	writeSQL, err := sql.Open("sqlite", path+"?"+sqliteWriteParams)
+	writeSQL, err := sql.Open("sqlite", path+"?"+sqliteWriteParams+"&_pragma=synchronous("+synchronous+")")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}

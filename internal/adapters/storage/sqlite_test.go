@@ -37,6 +37,7 @@ func TestSQLitePragmas(t *testing.T) {
 		{"write", "journal_mode", "wal"},
 		{"write", "foreign_keys", "1"},
 		{"write", "busy_timeout", "5000"},
+		{"write", "synchronous", "2"}, // FULL unless asked otherwise
 		{"read", "foreign_keys", "1"},
 		{"read", "busy_timeout", "5000"},
 		{"read", "query_only", "1"},
@@ -55,6 +56,26 @@ func TestSQLitePragmas(t *testing.T) {
 	}
 	if n := db.write.DB.Stats().MaxOpenConnections; n != 1 {
 		t.Errorf("write pool allows %d connections, want 1", n)
+	}
+}
+
+// CHAT_SQLITE_SYNCHRONOUS=normal reaches the writer; nonsense is refused.
+func TestSQLiteSynchronous(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, Config{URL: "sqlite://" + filepath.Join(t.TempDir(), "chat.db"), SQLiteSynchronous: "normal"}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	var got int
+	if err := db.write.NewRaw("PRAGMA synchronous").Scan(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got != 1 {
+		t.Fatalf("PRAGMA synchronous = %d, want 1 (NORMAL)", got)
+	}
+	if _, err := Open(ctx, Config{URL: "sqlite://" + filepath.Join(t.TempDir(), "x.db"), SQLiteSynchronous: "off"}, zap.NewNop()); err == nil {
+		t.Fatal("synchronous off was accepted")
 	}
 }
 
