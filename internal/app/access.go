@@ -21,14 +21,10 @@ func NewAccess(sessions ports.SessionRepository) *Access {
 
 // Session returns the session and the caller's membership, or NotFound.
 func (a *Access) Session(ctx context.Context, caller Caller, sessionID string) (*domain.ChatSession, domain.Participant, error) {
-	p, err := a.sessions.Participant(ctx, sessionID, caller.UserID)
+	s, p, err := a.sessions.Membership(ctx, sessionID, caller.UserID)
 	if domain.IsKind(err, domain.ErrNotFound) {
 		return nil, domain.Participant{}, domain.NotFound("session")
 	}
-	if err != nil {
-		return nil, domain.Participant{}, err
-	}
-	s, err := a.sessions.Get(ctx, sessionID)
 	if err != nil {
 		return nil, domain.Participant{}, err
 	}

@@ -184,7 +184,7 @@ func TestAccessPassesStorageFailuresThrough(t *testing.T) {
 	owner := e.user("owner")
 	s := e.session(owner, "t")
 	outage := domain.Unavailable("storage-unavailable", "the database is not answering", errFlaky)
-	failOn(e.store, "sessions.Participant", -1, outage)
+	failOn(e.store, "sessions.Membership", -1, outage)
 	_, _, err := e.access.Session(e.ctx, owner, s.ID())
 	wantErr(t, err, domain.ErrUnavailable, "storage-unavailable")
 }

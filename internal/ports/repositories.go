@@ -47,6 +47,9 @@ type SessionRepository interface {
 
 	// Participant returns the user's membership, or NotFound.
 	Participant(ctx context.Context, sessionID, userID string) (domain.Participant, error)
+	// Membership returns the session and the user's membership of it, read
+	// together, or NotFound (participant) when either is missing.
+	Membership(ctx context.Context, sessionID, userID string) (*domain.ChatSession, domain.Participant, error)
 	Participants(ctx context.Context, sessionID string) ([]domain.Participant, error)
 	// AddParticipant fails with a Conflict when the user is already a participant.
 	AddParticipant(ctx context.Context, p domain.Participant) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -159,6 +160,39 @@ func (r *SessionRepo) Participant(ctx context.Context, sessionID, userID string)
 		return domain.Participant{}, wrap("get participant", err)
 	}
 	return participantToDomain(row), nil
+}
+
+// membershipRow is a session with one user's membership of it.
+type membershipRow struct {
+	sessionRow `bun:",extend"`
+
+	ParticipantRole  string    `bun:"participant_role"`
+	ParticipantSince time.Time `bun:"participant_since"`
+}
+
+// Membership returns the session and the user's membership of it in one
+// query (every session route asks both), or NotFound when either is missing.
+func (r *SessionRepo) Membership(ctx context.Context, sessionID, userID string) (*domain.ChatSession, domain.Participant, error) {
+	if !isCanonicalID(sessionID) || !isCanonicalID(userID) {
+		return nil, domain.Participant{}, domain.NotFound("participant")
+	}
+	var row membershipRow
+	err := r.db.read.NewSelect().Model(&row).
+		ColumnExpr("s.*").ColumnExpr("p.role AS participant_role").ColumnExpr("p.created_at AS participant_since").
+		Join("JOIN session_participants AS p ON p.session_id = s.id AND p.user_id = ?", userID).
+		Where("s.id = ?", sessionID).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, domain.Participant{}, domain.NotFound("participant")
+	}
+	if err != nil {
+		return nil, domain.Participant{}, wrap("get membership", err)
+	}
+	s, err := sessionToDomain(row.sessionRow)
+	if err != nil {
+		return nil, domain.Participant{}, wrap("get membership", err)
+	}
+	return s, participantToDomain(participantRow{SessionID: sessionID, UserID: userID,
+		Role: row.ParticipantRole, CreatedAt: row.ParticipantSince}), nil
 }
 
 // Participants lists a session's members in the order they joined.

@@ -182,6 +182,20 @@ func (r *SessionRepo) Participant(ctx context.Context, sessionID, userID string)
 	return p, nil
 }
 
+// Membership returns the session and the user's membership, read together.
+func (r *SessionRepo) Membership(ctx context.Context, sessionID, userID string) (*domain.ChatSession, domain.Participant, error) {
+	if err := r.s.enter(ctx, "sessions.Membership"); err != nil {
+		return nil, domain.Participant{}, err
+	}
+	defer r.s.mu.Unlock()
+	p, ok := r.s.participants[sessionID][userID]
+	snap, found := r.s.sessions[sessionID]
+	if !ok || !found || !isCanonicalID(sessionID) || !isCanonicalID(userID) {
+		return nil, domain.Participant{}, domain.NotFound("participant")
+	}
+	return sessionOut(snap), p, nil
+}
+
 // Participants lists the session's members in the order they joined.
 func (r *SessionRepo) Participants(ctx context.Context, sessionID string) ([]domain.Participant, error) {
 	if err := r.s.enter(ctx, "sessions.Participants"); err != nil {

@@ -8,6 +8,29 @@ import (
 )
 
 var participantTests = map[string]func(t *testing.T, f *fixture){
+	"membership reads the session and the membership together": func(t *testing.T, f *fixture) {
+		owner := f.user(t, "owner@example.com")
+		member := f.user(t, "member@example.com")
+		stranger := f.user(t, "stranger@example.com")
+		s := f.session(t, owner, "team")
+		mp := domain.Participant{SessionID: s.ID(), UserID: member.ID(), Role: domain.ParticipantMember, CreatedAt: f.tick(time.Second)}
+		must(t, f.sessions.AddParticipant(f.ctx, mp))
+
+		got, p, err := f.sessions.Membership(f.ctx, s.ID(), member.ID())
+		must(t, err)
+		mp.CreatedAt = ms(mp.CreatedAt)
+		equal(t, "membership", p, mp)
+		want, err := f.sessions.Get(f.ctx, s.ID())
+		must(t, err)
+		equal(t, "session", got.Snapshot(), want.Snapshot())
+
+		_, _, err = f.sessions.Membership(f.ctx, s.ID(), stranger.ID())
+		wantErr(t, err, domain.ErrNotFound, "participant-not-found")
+		_, _, err = f.sessions.Membership(f.ctx, newID(), member.ID())
+		wantErr(t, err, domain.ErrNotFound, "participant-not-found")
+		_, _, err = f.sessions.Membership(f.ctx, "not-an-id", member.ID())
+		wantErr(t, err, domain.ErrNotFound, "participant-not-found")
+	},
 	"add, list in joining order, get and remove": func(t *testing.T, f *fixture) {
 		owner := f.user(t, "owner@example.com")
 		member := f.user(t, "member@example.com")
