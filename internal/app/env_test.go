@@ -108,7 +108,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e.create = app.NewCreateSession(e.sessions, e.ids, e.clock)
 	e.update = app.NewUpdateSession(e.access, e.sessions, e.messages, announce, e.clock)
 	e.remove = app.NewDeleteSession(e.access, e.sessions, announce, e.gen)
-	e.list = app.NewListMessages(e.access, e.messages)
+	e.list = app.NewListMessages(e.access, e.messages, e.bus, e.clock)
 	e.parts = app.NewParticipants(e.access, e.sessions, e.users, announce, e.clock)
 	e.edit = app.NewUpdateMessage(e.access, e.messages, announce, e.clock, e.limits)
 	e.stats = app.NewGetStats(store.Stats())
