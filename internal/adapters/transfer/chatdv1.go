@@ -107,8 +107,8 @@ type Writer struct {
 // NewWriter starts a chatd.v1 document on w.
 func NewWriter(w io.Writer, exportedAt time.Time) (*Writer, error) {
 	bw := bufio.NewWriterSize(w, 32<<10)
-	at, _ := wire.Timestamp(exportedAt).MarshalJSON()
-	if _, err := fmt.Fprintf(bw, `{"format":%q,"exported_at":%s,"sessions":[`, domain.ImportSourceChatd, at); err != nil {
+	at, _ := wire.Timestamp(exportedAt).MarshalText()
+	if _, err := fmt.Fprintf(bw, `{"format":%q,"exported_at":"%s","sessions":[`, domain.ImportSourceChatd, at); err != nil {
 		return nil, err
 	}
 	return &Writer{w: bw}, nil
