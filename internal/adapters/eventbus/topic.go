@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chatd/chatd/internal/adapters/eventqueue"
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
 )
@@ -44,9 +45,7 @@ func (t *topic) publish(e domain.SessionEvent, now time.Time, ordered bool) doma
 		e.Seq = 0
 	}
 	for s := range t.subs {
-		select {
-		case s.ch <- e:
-		default:
+		if !s.q.Push(e) {
 			// Never skip an event silently: end the subscription so its
 			// reader resumes from the last seq it saw.
 			delete(t.subs, s)
@@ -61,7 +60,7 @@ func (t *topic) subscribe(afterSeq int64, buffer int, now time.Time) (*subscript
 	defer t.mu.Unlock()
 	t.lastActive = now
 	res := t.resumeLocked(afterSeq, now)
-	s := &subscription{topic: t, ch: make(chan domain.SessionEvent, buffer)}
+	s := &subscription{topic: t, q: eventqueue.New(buffer)}
 	t.subs[s] = struct{}{}
 	return s, res
 }
@@ -126,10 +125,10 @@ func (t *topic) unsubscribe(s *subscription) {
 	}
 }
 
-// subscription's channel is closed exactly once, under its topic's lock.
+// subscription's queue is ended under its topic's lock.
 type subscription struct {
 	topic *topic
-	ch    chan domain.SessionEvent
+	q     *eventqueue.Queue
 	mu    sync.Mutex
 	err   error
 	ended bool
@@ -137,7 +136,7 @@ type subscription struct {
 
 var _ ports.Subscription = (*subscription)(nil)
 
-func (s *subscription) Events() <-chan domain.SessionEvent { return s.ch }
+func (s *subscription) Events() <-chan domain.SessionEvent { return s.q.C() }
 
 func (s *subscription) Err() error {
 	s.mu.Lock()
@@ -145,7 +144,11 @@ func (s *subscription) Err() error {
 	return s.err
 }
 
-func (s *subscription) Close() { s.topic.unsubscribe(s) }
+// Close ends the subscription and drops what its reader will not read.
+func (s *subscription) Close() {
+	s.topic.unsubscribe(s)
+	s.q.Abandon()
+}
 
 // end is called with the topic's lock held.
 func (s *subscription) end(err error) {
@@ -155,5 +158,5 @@ func (s *subscription) end(err error) {
 		return
 	}
 	s.ended, s.err = true, err
-	close(s.ch)
+	s.q.End()
 }

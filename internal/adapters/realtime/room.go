@@ -93,7 +93,16 @@ func (r *room) pump() {
 				r.catchUp(s)
 			}
 		case <-r.quit:
-			return
+			// The last leave is queued before quit closes, and select may
+			// see quit first: handle what is queued (its presence change).
+			for {
+				select {
+				case req := <-r.requests:
+					r.handle(req)
+				default:
+					return
+				}
+			}
 		}
 	}
 }
@@ -186,10 +195,12 @@ func (r *room) handle(req request) {
 	switch req.kind {
 	case requestJoin:
 		r.sockets[req.sock] = struct{}{}
-		r.start(req.sock, req.lastSeq)
+		// Counted before the socket's first frame: a client that has its
+		// snapshot is online everywhere, whatever it does next.
 		if r.perUser[req.sock.userID]++; r.perUser[req.sock.userID] == 1 {
 			r.announcePresence(req.sock.userID, true)
 		}
+		r.start(req.sock, req.lastSeq)
 	case requestLeave:
 		if _, ok := r.sockets[req.sock]; !ok {
 			return

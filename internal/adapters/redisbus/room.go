@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chatd/chatd/internal/adapters/eventqueue"
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
 )
@@ -157,7 +158,7 @@ func (b *Bus) join(ctx context.Context, r *room, afterSeq int64, buffer int) (*s
 		ended = b.failLocked(r, "the session's seq went back", nil)
 		r.ready, r.last = true, res.LastSeq
 	}
-	s := &subscription{bus: b, room: r, from: res.LastSeq, ch: make(chan domain.SessionEvent, buffer)}
+	s := &subscription{bus: b, room: r, from: res.LastSeq, q: eventqueue.New(buffer)}
 	r.subs[s] = struct{}{}
 	return s, res, ended, nil
 }
@@ -189,9 +190,7 @@ func (r *room) deliverLocked(e domain.SessionEvent, ended []*subscription) []*su
 		if e.Seq != 0 && e.Seq <= s.from {
 			continue // in the subscriber's Resume
 		}
-		select {
-		case s.ch <- e:
-		default:
+		if !s.q.Push(e) {
 			// Never skip an event silently: the reader resumes from the
 			// last seq it saw.
 			delete(r.subs, s)

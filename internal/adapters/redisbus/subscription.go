@@ -3,17 +3,17 @@ package redisbus
 import (
 	"sync"
 
+	"github.com/chatd/chatd/internal/adapters/eventqueue"
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
 )
 
-// subscription's channel is sent on and closed only under its room's lock,
-// and closed once.
+// subscription's queue is pushed to and ended only under its room's lock.
 type subscription struct {
 	bus  *Bus
 	room *room
 	from int64 // the subscriber's Resume holds the events up to this seq
-	ch   chan domain.SessionEvent
+	q    *eventqueue.Queue
 
 	mu    sync.Mutex
 	err   error
@@ -22,7 +22,7 @@ type subscription struct {
 
 var _ ports.Subscription = (*subscription)(nil)
 
-func (s *subscription) Events() <-chan domain.SessionEvent { return s.ch }
+func (s *subscription) Events() <-chan domain.SessionEvent { return s.q.C() }
 
 func (s *subscription) Err() error {
 	s.mu.Lock()
@@ -41,6 +41,7 @@ func (s *subscription) Close() {
 		s.end(nil)
 	}
 	r.mu.Unlock()
+	s.q.Abandon() // what the reader will not read
 	if live {
 		s.bus.release(r)
 	}
@@ -54,5 +55,5 @@ func (s *subscription) end(err error) {
 		return
 	}
 	s.ended, s.err = true, err
-	close(s.ch)
+	s.q.End()
 }
