@@ -9,6 +9,10 @@
 //	chatload idle-sockets     K idle WebSockets: server memory per socket
 //	chatload fanout           S WebSocket subscribers of one session, one long reply: tokens delivered per second
 //	chatload fanout-latency   S subscribers of one session: POST -> first delta at the last subscriber
+//	chatload burst            N clients at once, each registering, creating a session and posting: failures by step
+//	chatload rest             HTTP load on one route (a page of messages, or creating sessions): req/s and latency
+//	chatload peer-fanout      fanout against Centrifugo (the peer of issue 10): the same reply, the same measure
+//	chatload peer-idle        idle-sockets against Centrifugo: its RSS per idle subscribed socket
 //
 // fanout and fanout-latency also take several chatd processes of one service
 // (-chatd URL1,URL2,... or -chatd repeated; CHAT_BROKER_URL set on each):
@@ -42,6 +46,12 @@ Scenarios:
   idle-sockets     many idle WebSockets: server memory per socket
   fanout           many WebSocket subscribers of one session and one long reply: tokens delivered per second
   fanout-latency   subscribers of one session: POST -> first delta at the last of them
+  burst            N clients at once, each registering, creating a session and posting: failures by step and status
+  rest             HTTP load at C connections on one route (-route messages: a page of 50 messages; -route sessions:
+                   POST /chat/sessions): requests per second, latency quantiles, non-2xx answers
+  peer-fanout      fanout against Centrifugo v6 (-centrifugo URL -api-key KEY; -pid is Centrifugo's): the same reply's
+                   frames published through its server API, the same measure and checks
+  peer-idle        idle-sockets against Centrifugo v6: RSS per idle subscribed socket (-pid Centrifugo's process id)
 
 fanout and fanout-latency take several processes of one service: -chatd URL1,URL2,... (or -chatd
 repeated) spreads the subscribers round-robin over them and posts to the first.
@@ -67,6 +77,10 @@ var scenarios = []scenario{
 	{"idle-sockets", runIdleSockets},
 	{"fanout", runFanout},
 	{"fanout-latency", runFanoutLatency},
+	{"burst", runBurst},
+	{"rest", runRest},
+	{"peer-fanout", runPeerFanout},
+	{"peer-idle", runPeerIdle},
 }
 
 func main() {
