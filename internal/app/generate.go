@@ -27,12 +27,16 @@ func (g *Generator) generate(r *run) domain.MessageSnapshot {
 	reply := r.job.reply
 	var ttft *time.Duration
 
+	stored := false // the turn is stored and the prompt stands: checked once, not per token
 	onDelta := func(d ports.Delta) error {
-		if err := r.waitStored(); err != nil {
-			return err
-		}
-		if r.promptStale() {
-			return errStalePrompt
+		if !stored {
+			if err := r.waitStored(); err != nil {
+				return err
+			}
+			if r.promptStale() {
+				return errStalePrompt
+			}
+			stored = true
 		}
 		now := g.clock.Now()
 		if ttft == nil {

@@ -129,20 +129,13 @@ func (t *topic) unsubscribe(s *subscription) {
 type subscription struct {
 	topic *topic
 	q     *eventqueue.Queue
-	mu    sync.Mutex
-	err   error
-	ended bool
 }
 
 var _ ports.Subscription = (*subscription)(nil)
 
 func (s *subscription) Events() <-chan domain.SessionEvent { return s.q.C() }
 
-func (s *subscription) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
-}
+func (s *subscription) Err() error { return s.q.Err() }
 
 // Close ends the subscription and drops what its reader will not read.
 func (s *subscription) Close() {
@@ -150,13 +143,5 @@ func (s *subscription) Close() {
 	s.q.Abandon()
 }
 
-// end is called with the topic's lock held.
-func (s *subscription) end(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ended {
-		return
-	}
-	s.ended, s.err = true, err
-	s.q.End()
-}
+// end is called with the topic's lock held; only the first end counts.
+func (s *subscription) end(err error) { s.q.End(err) }

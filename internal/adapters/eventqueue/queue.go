@@ -27,6 +27,7 @@ type Queue struct {
 	max     int                   // events held (out and pending) before Push refuses
 	pumping bool                  // a goroutine moves pending into out
 	ended   bool
+	err     error // why it ended; nil for a plain close
 }
 
 // New returns a queue that holds up to max events.
@@ -98,24 +99,32 @@ func (q *Queue) pump() {
 	}
 }
 
-// End closes C once the events queued so far are in it; later pushes are
-// ignored. It may be called more than once.
-func (q *Queue) End() {
+// End closes C once the events queued so far are in it, with err as the
+// reason Err reports; later pushes are ignored, and later ends change
+// nothing.
+func (q *Queue) End(err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.ended {
 		return
 	}
-	q.ended = true
+	q.ended, q.err = true, err
 	if !q.pumping {
 		close(q.out)
 	}
 }
 
+// Err is why the queue ended (nil while it runs or after a plain close).
+func (q *Queue) Err() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.err
+}
+
 // Abandon ends the queue for a reader that will read no more: pending
 // events are dropped, so nothing waits on it.
 func (q *Queue) Abandon() {
-	q.End()
+	q.End(nil)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	select {

@@ -37,7 +37,7 @@ func TestQueueKeepsOrderPastTheChannel(t *testing.T) {
 			t.Fatalf("push %d refused below max", i)
 		}
 	}
-	q.End()
+	q.End(nil)
 	q.Push(ev(501)) // after End: ignored
 	got := drain(t, q)
 	if len(got) != 500 {

@@ -38,7 +38,6 @@ type Presence struct {
 	procs    string // what every process key starts with
 	id       string // this process
 	ttl      time.Duration
-	ttlArg   any // ttl, in milliseconds, as the scripts take it
 	setTTL   any // presenceTTL, in milliseconds
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -55,7 +54,7 @@ func newPresence(b *Bus, ttl time.Duration) *Presence {
 	return &Presence{
 		client: b.client, log: b.log.Named("presence"),
 		sets: b.keys.presence, procs: b.keys.processes, id: rand.Text(),
-		ttl: ttl, ttlArg: strconv.FormatInt(ttl.Milliseconds(), 10),
+		ttl:    ttl,
 		setTTL: strconv.FormatInt(presenceTTL.Milliseconds(), 10),
 		stop:   make(chan struct{}), done: make(chan struct{}),
 	}

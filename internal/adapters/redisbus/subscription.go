@@ -1,8 +1,6 @@
 package redisbus
 
 import (
-	"sync"
-
 	"github.com/chatd/chatd/internal/adapters/eventqueue"
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
@@ -14,21 +12,13 @@ type subscription struct {
 	room *room
 	from int64 // the subscriber's Resume holds the events up to this seq
 	q    *eventqueue.Queue
-
-	mu    sync.Mutex
-	err   error
-	ended bool
 }
 
 var _ ports.Subscription = (*subscription)(nil)
 
 func (s *subscription) Events() <-chan domain.SessionEvent { return s.q.C() }
 
-func (s *subscription) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
-}
+func (s *subscription) Err() error { return s.q.Err() }
 
 // Close ends the subscription (Err stays as it was if it had ended). The
 // last local subscriber of a session unsubscribes this process from it.
@@ -47,13 +37,5 @@ func (s *subscription) Close() {
 	}
 }
 
-// end is called with the room's lock held.
-func (s *subscription) end(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ended {
-		return
-	}
-	s.ended, s.err = true, err
-	s.q.End()
-}
+// end is called with the room's lock held; only the first end counts.
+func (s *subscription) end(err error) { s.q.End(err) }
