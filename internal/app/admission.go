@@ -128,7 +128,7 @@ func (g *Generator) admit(ctx context.Context, caller Caller, s *domain.ChatSess
 		held.done()
 		return nil, err
 	}
-	job := generationJob{reply: reply, provider: t.provider, model: t.model, settings: t.settings,
+	job := generationJob{origin: ctx, reply: reply, provider: t.provider, model: t.model, settings: t.settings,
 		nameAfter: s.Title() == ""}
 	return &PendingReply{gen: g, job: job, slot: held}, nil
 }

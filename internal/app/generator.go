@@ -143,7 +143,7 @@ func (g *Generator) start(job generationJob, s *slot, created ...*domain.ChatMes
 // model at once, but it stores and announces nothing until commit says the
 // turn is stored, or drops everything when abandon says it never will be.
 func (g *Generator) launch(job generationJob, s *slot, early *earlyPrompt) *run {
-	ctx, cancel := context.WithCancelCause(g.root)
+	ctx, cancel := g.runContext(job.origin)
 	r := &run{job: job, reply: job.reply, slot: s, ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		stored: make(chan struct{}), early: early}
 	go func() {
@@ -159,6 +159,21 @@ func (g *Generator) launch(job generationJob, s *slot, early *earlyPrompt) *run 
 		}
 	}()
 	return r
+}
+
+// runContext carries the values of the request that started a run (its
+// trace) without its deadline or cancellation; the run ends when it is
+// cancelled itself or when the drain gives up on the root.
+func (g *Generator) runContext(origin context.Context) (context.Context, context.CancelCauseFunc) {
+	if origin == nil {
+		origin = context.Background()
+	}
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(origin))
+	stop := context.AfterFunc(g.root, func() { cancel(context.Cause(g.root)) })
+	return ctx, func(cause error) {
+		stop()
+		cancel(cause)
+	}
 }
 
 // commit announces the turn's new messages and lets the run store and

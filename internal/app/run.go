@@ -14,6 +14,9 @@ import (
 
 // generationJob is one reply to generate.
 type generationJob struct {
+	// origin is the request that started the job: the run keeps its values
+	// (the trace it belongs to), not its deadline or cancellation.
+	origin    context.Context
 	reply     *domain.ChatMessage // the pending placeholder; the run owns it
 	provider  domain.Provider
 	model     string
