@@ -21,6 +21,7 @@ import (
 	"github.com/chatd/chatd/internal/adapters/redislimits"
 	"github.com/chatd/chatd/internal/adapters/storage"
 	"github.com/chatd/chatd/internal/adapters/system"
+	"github.com/chatd/chatd/internal/adapters/webui"
 	"github.com/chatd/chatd/internal/app"
 )
 
@@ -76,6 +77,7 @@ func Options(cfg Config, log *zap.Logger) fx.Option {
 		app.Serving,
 		realtime.Module,
 		httpapi.Module,
+		webui.Module,
 	)
 }
 
