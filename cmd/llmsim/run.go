@@ -35,13 +35,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(url st
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
 	sim := llmsim.New(opts)
-	defer sim.Close()
 	sim.OnFinish(func(s llmsim.Summary) {
 		log.Info("completion",
 			"model", s.Model, "stream", s.Stream, "status", s.Status, "tokens", s.Tokens,
 			"duration", s.Duration.Round(time.Millisecond), "fault", string(s.Fault), "cancelled", s.Cancelled)
 	})
-	url, err := sim.Start(addr)
+	url, stopServing, err := serve(ctx, sim, addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -51,7 +50,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(url st
 		ready(url)
 	}
 	<-ctx.Done()
-	sim.Close()
+	stopServing()
 	log.Info("llmsim stopped")
 	return nil
 }

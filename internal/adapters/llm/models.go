@@ -22,7 +22,9 @@ const maxModelsBytes = 32 << 20
 // modelsCache keeps each provider's list for ModelsCacheTTL: the list
 // changes rarely and a page that shows it should not cost a round trip to
 // OpenRouter each time. Failures are not cached, so a server that comes up
-// is seen at the next call.
+// is seen at the next call. LOCAL lists are kept with the context lengths
+// Ollama's /api/show gave them (or could not give them), so that API is
+// asked once per model per period, and a server without it once per period.
 type modelsCache struct {
 	mu      sync.Mutex
 	entries map[domain.Provider]modelsEntry
@@ -55,7 +57,12 @@ func (c *Client) Models(ctx context.Context, id domain.Provider) ([]ports.ModelI
 	if err != nil {
 		return nil, err
 	}
-	if c.cfg.ModelsCacheTTL > 0 {
+	if id == domain.ProviderLocal {
+		c.addOllamaContextLengths(ctx, p, models)
+	}
+	// A caller that left while lengths were being asked for may have cut
+	// some short: that list is not kept.
+	if c.cfg.ModelsCacheTTL > 0 && ctx.Err() == nil {
 		c.models.put(id, models, time.Now().Add(c.cfg.ModelsCacheTTL))
 	}
 	return slices.Clone(models), nil

@@ -36,6 +36,50 @@ func TestSpecIsValidOpenAPI303(t *testing.T) {
 	}
 }
 
+// The document names no host: every deployment serves it from its own
+// origin, which is what a relative "/" server means.
+func TestSpecServerIsTheDeploymentItself(t *testing.T) {
+	doc := loadSpec(t)
+	if len(doc.Servers) != 1 || doc.Servers[0].URL != "/" {
+		t.Fatalf("servers = %v, want the relative /", doc.Servers)
+	}
+}
+
+// In OpenAPI 3.0.3 nullable counts only beside a type: without one, linters
+// report an error and code generators drop the null. A nullable reference is
+// written {"type": "object", "nullable": true, "allOf": [{"$ref": ...}]},
+// which openapi-typescript renders as `X | null`.
+func TestNullableSchemasDeclareTheirType(t *testing.T) {
+	var doc any
+	if err := json.Unmarshal(Spec(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(path string, node any)
+	walk = func(path string, node any) {
+		switch n := node.(type) {
+		case map[string]any:
+			if n["nullable"] == true && n["type"] == nil {
+				t.Errorf("%s: nullable without a type", path)
+			}
+			for k, v := range n {
+				walk(path+"/"+k, v)
+			}
+		case []any:
+			for i, v := range n {
+				walk(path+"/"+strconv.Itoa(i), v)
+			}
+		}
+	}
+	walk("#", doc)
+
+	reply := loadSpec(t).Components.Schemas["SendMessageResponse"].Value.Properties["assistant_message"].Value
+	if !reply.Nullable || !reply.Type.Is("object") || len(reply.AllOf) != 1 ||
+		reply.AllOf[0].Ref != "#/components/schemas/ChatMessage" {
+		t.Errorf("assistant_message must be a nullable ChatMessage: type %v, nullable %v, %d allOf",
+			reply.Type, reply.Nullable, len(reply.AllOf))
+	}
+}
+
 func TestSpecIsCopied(t *testing.T) {
 	a := Spec()
 	a[0] = 'x'
