@@ -63,6 +63,16 @@ type Config struct {
 	ShutdownTimeout          time.Duration
 	DrainDelay               time.Duration
 	RequestTimeout           time.Duration
+
+	// OpenTelemetry, under the standard OTEL_* names. The protocols are read
+	// only to refuse one chatd cannot speak.
+	OTelSDKDisabled    bool
+	OTelTracesExporter string
+	OTelServiceName    string
+	OTLPEndpoint       string
+	OTLPTracesEndpoint string
+	OTLPProtocol       string
+	OTLPTracesProtocol string
 }
 
 // ErrHelp is returned by Load when the command line asked for help.

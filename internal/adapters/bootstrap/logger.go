@@ -2,9 +2,13 @@ package bootstrap
 
 import (
 	"fmt"
+	"log/slog"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/chatd/chatd/internal/adapters/telemetry"
 )
 
 // NewLogger builds the process logger: JSON for production, console for a
@@ -26,4 +30,11 @@ func NewLogger(level, format string) (*zap.Logger, error) {
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
 	cfg.DisableStacktrace = lvl > zapcore.DebugLevel
 	return cfg.Build()
+}
+
+// newSlogLogger is the process logger for the code that logs through slog
+// (the use cases): the same zap core, and a record logged with a context
+// that holds a span carries its trace_id and span_id.
+func newSlogLogger(l *zap.Logger) *slog.Logger {
+	return slog.New(telemetry.WithTraceIDs(zapslog.NewHandler(l.Core())))
 }

@@ -1,13 +1,11 @@
 package bootstrap
 
 import (
-	"log/slog"
 	"time"
 
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 	"go.uber.org/zap"
-	"go.uber.org/zap/exp/zapslog"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/chatd/chatd/internal/adapters/eventbus"
@@ -21,6 +19,7 @@ import (
 	"github.com/chatd/chatd/internal/adapters/redislimits"
 	"github.com/chatd/chatd/internal/adapters/storage"
 	"github.com/chatd/chatd/internal/adapters/system"
+	"github.com/chatd/chatd/internal/adapters/telemetry"
 	"github.com/chatd/chatd/internal/adapters/webui"
 	"github.com/chatd/chatd/internal/app"
 )
@@ -38,12 +37,15 @@ type moduleConfigs struct {
 	Broker      redisbus.Config
 	RedisLimits redislimits.Config
 	Realtime    realtime.Config
+	Telemetry   telemetry.Config
 }
 
 func splitConfig(c Config) moduleConfigs {
+	tel := c.telemetry()
 	return moduleConfigs{
-		Storage: storage.Config{URL: c.DatabaseURL, AutoMigrate: true, SQLiteSynchronous: c.SQLiteSynchronous},
-		Auth:    auth.Config{Secret: []byte(c.JWTSecret), AccessTTL: c.AccessTokenTTL, RefreshTTL: c.RefreshTokenTTL},
+		Storage: storage.Config{URL: c.DatabaseURL, AutoMigrate: true, SQLiteSynchronous: c.SQLiteSynchronous,
+			TraceQueries: tel.Enabled()},
+		Auth: auth.Config{Secret: []byte(c.JWTSecret), AccessTTL: c.AccessTokenTTL, RefreshTTL: c.RefreshTokenTTL},
 		HTTP: httpapi.Config{Addr: c.HTTPAddr, CORSOrigins: c.CORSOrigins, MaxBodyBytes: c.MaxBodyBytes,
 			RateLimitAPI: c.RateLimitAPI, RateLimitAuth: c.RateLimitAuth, Version: Version, DrainDelay: c.DrainDelay,
 			RequestTimeout: c.RequestTimeout, TrustedProxies: c.TrustedProxies, MaxImportBytes: c.MaxImportBytes},
@@ -66,13 +68,23 @@ func splitConfig(c Config) moduleConfigs {
 		RedisLimits: redislimits.Config{URL: c.BrokerURL},
 		Realtime: realtime.Config{AllowedOrigins: c.CORSOrigins, MaxFrameBytes: c.WSMaxFrameBytes,
 			SendBuffer: c.WSSendBuffer},
+		Telemetry: tel,
 	}
+}
+
+func (c Config) telemetry() telemetry.Config {
+	return telemetry.Config{SDKDisabled: c.OTelSDKDisabled, TracesExporter: c.OTelTracesExporter,
+		ServiceName: c.OTelServiceName, ServiceVersion: Version,
+		Endpoint: c.OTLPEndpoint, TracesEndpoint: c.OTLPTracesEndpoint}
 }
 
 // Options is the whole graph of a serving chatd. Tests add fx.Decorate or
 // fx.Replace options after it to swap an adapter for a fake.
 func Options(cfg Config, log *zap.Logger) fx.Option {
 	return fx.Options(
+		// First, so that it starts before anything makes spans and stops
+		// (flushing them) after everything else.
+		telemetry.Module,
 		CoreOptions(cfg, log),
 		app.Serving,
 		realtime.Module,
@@ -93,7 +105,7 @@ func CoreOptions(cfg Config, log *zap.Logger) fx.Option {
 			return zl
 		}),
 		fx.Provide(splitConfig),
-		fx.Provide(func(l *zap.Logger) *slog.Logger { return slog.New(zapslog.NewHandler(l.Core())) }),
+		fx.Provide(newSlogLogger),
 		system.Module,
 		storage.Module,
 		sharedState(cfg),

@@ -126,3 +126,30 @@ func origins(dst *[]string, v string) error {
 	*dst = out
 	return nil
 }
+
+// boolean accepts true or false in any letter case, as the OTEL_* booleans
+// are spelled; anything else is refused rather than read as false.
+func boolean(dst *bool, v string) error {
+	switch strings.ToLower(v) {
+	case "true":
+		*dst = true
+	case "false":
+		*dst = false
+	default:
+		return errors.New("must be true or false")
+	}
+	return nil
+}
+
+// optionalURL accepts an empty value or an absolute http(s) URL, kept as
+// given (an OTLP signal endpoint is used as it is, trailing slash included).
+func optionalURL(dst *string, v string) error {
+	if v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("must be empty or an absolute http:// or https:// URL")
+		}
+	}
+	*dst = v
+	return nil
+}

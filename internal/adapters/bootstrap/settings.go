@@ -108,7 +108,25 @@ var settings = []setting{
 		apply: func(c *Config, v string) error { return positiveDuration(&c.RequestTimeout, v) }},
 	{env: "CHAT_SHUTDOWN_TIMEOUT", def: "15s", help: "how long a stop waits for streams before saving them as interrupted",
 		apply: func(c *Config, v string) error { return positiveDuration(&c.ShutdownTimeout, v) }},
+	{env: "OTEL_SDK_DISABLED", def: "false", help: "true turns OpenTelemetry off, whatever else is set",
+		apply: func(c *Config, v string) error { return boolean(&c.OTelSDKDisabled, v) }},
+	{env: "OTEL_TRACES_EXPORTER", def: "otlp", help: "otlp, or none to export no traces",
+		apply: func(c *Config, v string) error { return oneOf(&c.OTelTracesExporter, v, "otlp", "none") }},
+	{env: "OTEL_SERVICE_NAME", def: "", help: "service.name of chatd's spans (empty: service.name in OTEL_RESOURCE_ATTRIBUTES, else chatd)",
+		apply: func(c *Config, v string) error { c.OTelServiceName = v; return nil }},
+	{env: "OTEL_EXPORTER_OTLP_ENDPOINT", def: "",
+		help:  "OTLP/HTTP collector base URL such as http://127.0.0.1:4318; spans go to its /v1/traces (empty: no traces unless the next is set)",
+		apply: func(c *Config, v string) error { return optionalURL(&c.OTLPEndpoint, v) }},
+	{env: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", def: "", help: "full OTLP/HTTP URL spans are posted to; wins over OTEL_EXPORTER_OTLP_ENDPOINT",
+		apply: func(c *Config, v string) error { return optionalURL(&c.OTLPTracesEndpoint, v) }},
+	{env: "OTEL_EXPORTER_OTLP_PROTOCOL", def: otlpProtocol, help: "OTLP transport; chatd speaks http/protobuf only",
+		apply: func(c *Config, v string) error { return oneOf(&c.OTLPProtocol, v, otlpProtocol) }},
+	{env: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", def: otlpProtocol, help: "OTLP transport of traces; chatd speaks http/protobuf only",
+		apply: func(c *Config, v string) error { return oneOf(&c.OTLPTracesProtocol, v, otlpProtocol) }},
 }
+
+// otlpProtocol is the one OTLP transport chatd's exporter speaks.
+const otlpProtocol = "http/protobuf"
 
 // Usage renders the settings table for `chatd --help`.
 func Usage() string {

@@ -9,10 +9,16 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 )
 
@@ -138,12 +144,12 @@ func recoverPanics(log *zap.Logger) gin.HandlerFunc {
 }
 
 // accessLog logs one line per request: never the query string, which may
-// carry an access token.
+// carry an access token. A traced request's line carries its trace_id.
 func accessLog(log *zap.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		log.Info("request",
+		fields := append(make([]zap.Field, 0, 10),
 			zap.String("method", c.Request.Method),
 			zap.String("path", c.Request.URL.Path),
 			zap.String("route", c.FullPath()),
@@ -153,6 +159,7 @@ func accessLog(log *zap.Logger) gin.HandlerFunc {
 			zap.String("request_id", requestID(c)),
 			zap.String("user_id", c.GetString(callerUserIDKey)),
 		)
+		log.Info("request", append(fields, traceFields(c.Request.Context())...)...)
 	}
 }
 
@@ -178,4 +185,84 @@ func cors(allowed []string) gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+var tracer = otel.Tracer("github.com/chatd/chatd/internal/adapters/httpapi")
+
+// untracedRoutes are probed and scraped every few seconds: as spans they
+// would bury the requests worth reading.
+var untracedRoutes = map[string]bool{
+	"/metrics": true, "/api/v1/health": true, "/api/v1/health/ready": true, "/api/v1/chat/health": true,
+}
+
+// traceRequests makes each request a server span named "METHOD /route/:param"
+// (a trace the client started, in a W3C traceparent header, is continued).
+// It runs first, so that refusals (401, 413, 429) are traced too. The span
+// never holds the query string (it may carry an access token) nor a body.
+// With tracing off the span is the global no-op one and is not even put in
+// the request's context.
+func traceRequests() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		route := c.FullPath()
+		if untracedRoutes[route] {
+			c.Next()
+			return
+		}
+		ctx := otel.GetTextMapPropagator().Extract(c.Request.Context(), propagation.HeaderCarrier(c.Request.Header))
+		ctx, span := tracer.Start(ctx, "HTTP", trace.WithSpanKind(trace.SpanKindServer))
+		defer span.End()
+		if span.SpanContext().IsValid() {
+			c.Request = c.Request.WithContext(ctx)
+		}
+		c.Next()
+		if span.IsRecording() {
+			describeRequest(span, c, route)
+		}
+	}
+}
+
+// describeRequest names the span and sets the HTTP semantic conventions'
+// attributes once the answer is known.
+func describeRequest(span trace.Span, c *gin.Context, route string) {
+	method := c.Request.Method
+	name := method
+	if !knownMethods[method] {
+		// Any verb reaches NoRoute; keep the names few.
+		method, name = "_OTHER", "HTTP"
+	}
+	if route != "" {
+		name += " " + route
+		span.SetAttributes(semconv.HTTPRoute(route))
+	}
+	span.SetName(name)
+	scheme := "http"
+	if c.Request.TLS != nil {
+		scheme = "https"
+	}
+	status := c.Writer.Status()
+	span.SetAttributes(
+		semconv.HTTPRequestMethodKey.String(method),
+		semconv.URLPath(c.Request.URL.Path),
+		semconv.URLScheme(scheme),
+		semconv.HTTPResponseStatusCode(status),
+	)
+	if status >= http.StatusInternalServerError {
+		// A server span fails on 5xx only: a 4xx is the client's doing.
+		span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+		span.SetStatus(codes.Error, "")
+	}
+}
+
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodConnect: true, http.MethodOptions: true, http.MethodTrace: true,
+}
+
+// traceFields are the ids of the request's span, for its log lines.
+func traceFields(ctx context.Context) []zap.Field {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return nil
+	}
+	return []zap.Field{zap.String("trace_id", sc.TraceID().String()), zap.String("span_id", sc.SpanID().String())}
 }

@@ -66,7 +66,8 @@ func NewServer(p serverParams) *Server {
 		log.Error("trusted proxies", zap.Error(err)) // validated at load; unreachable
 	}
 	engine.ContextWithFallback = true
-	engine.Use(requestIDs(), securityHeaders(), accessLog(log), p.Metrics.middleware(), recoverPanics(log),
+	// The span comes first: everything after it, refusals included, is traced.
+	engine.Use(traceRequests(), requestIDs(), securityHeaders(), accessLog(log), p.Metrics.middleware(), recoverPanics(log),
 		writeProblems(log), cors(p.Config.CORSOrigins), limitBody(p.Config.MaxBodyBytes), requestDeadline(p.Config.RequestTimeout))
 	engine.NoRoute(func(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusNotFound, "no-such-route", "no route matches "+c.Request.URL.Path, nil))

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/internal/domain"
@@ -18,8 +19,11 @@ var _ ports.ChatModel = (*Client)(nil)
 // Client is the ChatModel of both providers. It is safe for concurrent use;
 // one Client (one connection pool) serves the whole process.
 type Client struct {
-	cfg    Config
-	http   *http.Client
+	cfg  Config
+	http *http.Client
+	// pool is the transport under the tracing wrapper, which cannot close
+	// idle connections itself.
+	pool   *http.Transport
 	log    *zap.Logger
 	local  provider
 	router provider
@@ -45,6 +49,8 @@ type provider struct {
 	// needsKey: without a key every request would be refused, so we refuse
 	// first, with a sentence that says why.
 	needsKey bool
+	// traceAttrs name the provider on the spans of its replies.
+	traceAttrs []attribute.KeyValue
 }
 
 // NewClient builds the client and its connection pool. It makes no request.
@@ -64,8 +70,9 @@ func NewClient(cfg Config, log *zap.Logger) (*Client, error) {
 		sleep:  sleepCtx,
 	}
 	c.models.entries = map[domain.Provider]modelsEntry{}
+	c.pool = newTransport(cfg.ConnectTimeout)
 	c.http = &http.Client{
-		Transport: newTransport(cfg.ConnectTimeout),
+		Transport: tracedTransport(c.pool),
 		// A redirect would carry the request (and, for a same-host hop, the
 		// key) somewhere the deployment did not configure: never follow one.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -90,6 +97,7 @@ func newProvider(id domain.Provider, label string, pc ProviderConfig, cloud bool
 		title:           pc.Title,
 		routesFallbacks: cloud,
 		needsKey:        cloud,
+		traceAttrs:      providerAttributes(id, pc.BaseURL),
 	}
 }
 
@@ -118,7 +126,7 @@ func newTransport(connect time.Duration) *http.Transport {
 // Close drops idle connections. Replies still streaming are not affected:
 // their owners cancel them.
 func (c *Client) Close() {
-	c.http.CloseIdleConnections()
+	c.pool.CloseIdleConnections()
 }
 
 // provider resolves the provider of a request.

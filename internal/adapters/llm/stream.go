@@ -26,7 +26,8 @@ var errDrained = errors.New("reply finished; connection drained")
 
 // Stream implements ports.ChatModel. See the package comment and
 // attemptError for the timeout, retry and fallback rules.
-func (c *Client) Stream(ctx context.Context, req ports.CompletionRequest, onDelta func(ports.Delta) error) (ports.Completion, error) {
+func (c *Client) Stream(ctx context.Context, req ports.CompletionRequest,
+	onDelta func(ports.Delta) error) (completion ports.Completion, err error) {
 	p, err := c.usable(req.Provider)
 	if err != nil {
 		return ports.Completion{}, err
@@ -35,6 +36,9 @@ func (c *Client) Stream(ctx context.Context, req ports.CompletionRequest, onDelt
 	if len(chain) == 0 {
 		return ports.Completion{}, domain.InvalidField("llm_model", "must not be empty")
 	}
+	ctx, gen := startGeneration(ctx, p, req)
+	defer func() { gen.end(completion, err) }()
+	onDelta = gen.observe(onDelta)
 	var fallbacks []string
 	if p.routesFallbacks {
 		chain, fallbacks = chain[:1], chain[1:]

@@ -34,6 +34,9 @@ type Config struct {
 	// commit survives the process crashing but may be lost if the machine
 	// does; fsync only at checkpoints).
 	SQLiteSynchronous string
+	// TraceQueries makes every query a span under the caller's span (see
+	// tracing.go). Off, no hook is installed and queries cost what they did.
+	TraceQueries bool
 }
 
 // DB holds the database handles. On PostgreSQL read and write are one pool.
@@ -55,6 +58,17 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*DB, error) {
 		log = zap.NewNop()
 	}
 	log = log.Named("storage")
+	db, err := openDialect(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.TraceQueries {
+		db.traceQueries()
+	}
+	return db, nil
+}
+
+func openDialect(ctx context.Context, cfg Config, log *zap.Logger) (*DB, error) {
 	switch {
 	case strings.HasPrefix(cfg.URL, "sqlite://"):
 		return openSQLite(ctx, strings.TrimPrefix(cfg.URL, "sqlite://"), cfg.SQLiteSynchronous, log)
