@@ -47,7 +47,7 @@ func (h *Hub) admit(c *gin.Context) error {
 		}
 		lastSeq = n
 	}
-	if !h.originAllowed(c.GetHeader("Origin")) {
+	if !h.originAllowed(c.GetHeader("Origin"), c.Request.Host) {
 		return domain.Forbidden("origin-not-allowed", "this origin may not open WebSockets here")
 	}
 	token, ok := socketToken(c)

@@ -3,7 +3,9 @@ package realtime
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,7 +52,7 @@ func NewHub(cfg Config, tokens ports.TokenIssuer, access *app.Access, gen *app.G
 	m.Config.PingPeriod = cfg.PingPeriod
 	m.Config.PongWait = cfg.PongWait
 	m.Config.WriteWait = cfg.WriteWait
-	m.Upgrader.CheckOrigin = func(r *http.Request) bool { return h.originAllowed(r.Header.Get("Origin")) }
+	m.Upgrader.CheckOrigin = func(r *http.Request) bool { return h.originAllowed(r.Header.Get("Origin"), r.Host) }
 	m.Upgrader.Subprotocols = []string{"bearer"}
 	// Idle sockets should cost little memory: small read buffers, and write
 	// buffers borrowed from a pool only while a frame is written.
@@ -87,8 +89,19 @@ func NewHub(cfg Config, tokens ports.TokenIssuer, access *app.Access, gen *app.G
 // ActiveConnections is how many sockets are open.
 func (h *Hub) ActiveConnections() int { return int(h.active.Load()) }
 
-func (h *Hub) originAllowed(origin string) bool {
-	return origin == "" || slices.Contains(h.cfg.AllowedOrigins, origin)
+// originAllowed admits clients that send no Origin (not browsers), pages
+// served by chatd itself (the Origin names the host the request came to: the
+// web page at /, which must work with CHAT_CORS_ORIGINS empty), and the
+// allowed origins.
+func (h *Hub) originAllowed(origin, host string) bool {
+	return origin == "" || sameOrigin(origin, host) || slices.Contains(h.cfg.AllowedOrigins, origin)
+}
+
+// sameOrigin is gorilla/websocket's default check: the Origin's host equals
+// the request's Host.
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, host)
 }
 
 func (h *Hub) onConnect(s *melody.Session) {

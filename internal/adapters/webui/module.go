@@ -1,5 +1,6 @@
 // Package webui serves the page to chat in at /: a small reference client
-// built on the public API, its assets embedded in the binary.
+// built on the public API, its assets embedded in the binary, nothing loaded
+// from elsewhere at run time.
 package webui
 
 import (

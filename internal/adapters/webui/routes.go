@@ -1,10 +1,46 @@
 package webui
 
-import "github.com/chatd/chatd/internal/adapters/httpapi"
+import (
+	"net/http"
+	"strings"
 
-type routes struct{}
+	"github.com/gin-gonic/gin"
 
-func newRoutes() routes { return routes{} }
+	"github.com/chatd/chatd/internal/adapters/httpapi"
+	"github.com/chatd/chatd/internal/domain"
+)
 
-// Mount is filled in with the page.
-func (routes) Mount(httpapi.RouteGroups) {}
+// Where the page lives: index.html at the root, its modules and styles
+// under AssetsPath.
+const (
+	PagePath   = "/"
+	AssetsPath = "/ui"
+)
+
+type routes struct {
+	page   *asset
+	assets map[string]*asset
+}
+
+func newRoutes() routes {
+	assets := loadAssets()
+	return routes{page: assets["index.html"], assets: assets}
+}
+
+// Mount serves the page and its assets; none needs authentication (the page
+// signs in through the API).
+func (r routes) Mount(g httpapi.RouteGroups) {
+	g.Root.GET(PagePath, r.page.serve)
+	g.Root.GET(AssetsPath+"/*file", r.serveAsset)
+}
+
+func (r routes) serveAsset(c *gin.Context) {
+	a, ok := r.assets[strings.TrimPrefix(c.Param("file"), "/")]
+	if !ok {
+		c.Status(http.StatusNotFound)
+		_ = c.Error(domain.NotFound("asset"))
+		c.Abort()
+		return
+	}
+	a.serve(c)
+}
