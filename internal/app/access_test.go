@@ -28,7 +28,7 @@ func TestNonParticipantSeesTheSameNotFoundAsAMissingSession(t *testing.T) {
 			return err
 		},
 		"list-messages": func(c app.Caller, id string) error {
-			_, _, err := e.list.Handle(e.ctx, c, id, ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 1, Size: 10}})
+			_, err := e.list.Handle(e.ctx, c, id, ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 1, Size: 10}})
 			return err
 		},
 		"update-session": func(c app.Caller, id string) error {
@@ -121,10 +121,10 @@ func TestViewerReadsButCannotPost(t *testing.T) {
 		t.Fatalf("a refused post spent rate budget: %+v", limited)
 	}
 
-	msgs, total, err := e.list.Handle(e.ctx, viewer, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 1, Size: 10}})
+	listed, err := e.list.Handle(e.ctx, viewer, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 1, Size: 10}})
 	must(t, err)
-	if total != 1 || len(msgs) != 1 || msgs[0].Message.Content() != "hello viewers" {
-		t.Fatalf("viewer lists %d of %d messages", len(msgs), total)
+	if listed.Total != 1 || len(listed.Messages) != 1 || listed.Messages[0].Message.Content() != "hello viewers" {
+		t.Fatalf("viewer lists %d of %d messages", len(listed.Messages), listed.Total)
 	}
 	if _, err := e.parts.List(e.ctx, viewer, s.ID()); err != nil {
 		t.Fatalf("viewer cannot list participants: %v", err)

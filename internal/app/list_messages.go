@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"sync"
 
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
@@ -12,6 +13,25 @@ import (
 type ListedMessage struct {
 	Message    *domain.ChatMessage
 	SiblingIDs []string
+}
+
+// MessagePage is one page of a session's messages and the total count. A
+// cached page is shared by every reader while it is fresh, so what an edge
+// makes of it (its JSON) is made once: see Rendered.
+type MessagePage struct {
+	Messages []ListedMessage
+	Total    int
+
+	renderOnce sync.Once
+	rendered   []byte
+	renderErr  error
+}
+
+// Rendered returns render's answer for this page, calling render only for
+// the page's first reader. Every reader must pass the same rendering.
+func (p *MessagePage) Rendered(render func(*MessagePage) ([]byte, error)) ([]byte, error) {
+	p.renderOnce.Do(func() { p.rendered, p.renderErr = render(p) })
+	return p.rendered, p.renderErr
 }
 
 // ListMessages pages through a session's messages for any participant.
@@ -31,9 +51,9 @@ func NewListMessages(access *Access, messages ports.MessageRepository, events po
 }
 
 // Handle returns one page, each message with its siblings, and the total count.
-func (h *ListMessages) Handle(ctx context.Context, caller Caller, sessionID string, q ports.MessageQuery) ([]ListedMessage, int, error) {
+func (h *ListMessages) Handle(ctx context.Context, caller Caller, sessionID string, q ports.MessageQuery) (*MessagePage, error) {
 	if _, _, err := h.access.Session(ctx, caller, sessionID); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	key := pageKey{sessionID: sessionID, query: q}
 	now := h.clock.Now()
@@ -41,29 +61,29 @@ func (h *ListMessages) Handle(ctx context.Context, caller Caller, sessionID stri
 	seq, seqErr := h.events.LastSeq(ctx, sessionID)
 	if seqErr == nil {
 		if p, ok := h.pages.get(key, seq, now); ok {
-			return p.msgs, p.total, nil
+			return p, nil
 		}
 	}
-	out, total, err := h.read(ctx, sessionID, q)
+	page, err := h.read(ctx, sessionID, q)
 	if err == nil && seqErr == nil {
-		h.pages.put(key, cachedPage{seq: seq, readAt: now, msgs: out, total: total})
+		h.pages.put(key, seq, now, page)
 	}
-	return out, total, err
+	return page, err
 }
 
 // read takes one page and its messages' siblings from storage.
-func (h *ListMessages) read(ctx context.Context, sessionID string, q ports.MessageQuery) ([]ListedMessage, int, error) {
+func (h *ListMessages) read(ctx context.Context, sessionID string, q ports.MessageQuery) (*MessagePage, error) {
 	msgs, total, err := h.messages.List(ctx, sessionID, q)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	siblings, err := h.messages.SiblingIDs(ctx, sessionID, msgs)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	out := make([]ListedMessage, 0, len(msgs))
+	page := &MessagePage{Messages: make([]ListedMessage, 0, len(msgs)), Total: total}
 	for _, m := range msgs {
-		out = append(out, ListedMessage{Message: m, SiblingIDs: siblings[m.ID()]})
+		page.Messages = append(page.Messages, ListedMessage{Message: m, SiblingIDs: siblings[m.ID()]})
 	}
-	return out, total, nil
+	return page, nil
 }

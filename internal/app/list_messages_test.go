@@ -23,9 +23,9 @@ func TestListMessagesKeepsPagesUntilTheSessionChanges(t *testing.T) {
 	}
 	list := func() []app.ListedMessage {
 		t.Helper()
-		msgs, _, err := e.list.Handle(e.ctx, owner, s.ID(), ports.MessageQuery{Page: ports.Page{Number: 1, Size: 50}})
+		page, err := e.list.Handle(e.ctx, owner, s.ID(), ports.MessageQuery{Page: ports.Page{Number: 1, Size: 50}})
 		must(t, err)
-		return msgs
+		return page.Messages
 	}
 	post("one")
 	reads := func() int { return e.store.Calls("messages.List") }
@@ -50,7 +50,7 @@ func TestListMessagesKeepsPagesUntilTheSessionChanges(t *testing.T) {
 	}
 	// A stranger is refused even when the page is in memory.
 	stranger := e.user("stranger")
-	if _, _, err := e.list.Handle(e.ctx, stranger, s.ID(), ports.MessageQuery{Page: ports.Page{Number: 1, Size: 50}}); !domain.IsKind(err, domain.ErrNotFound) {
+	if _, err := e.list.Handle(e.ctx, stranger, s.ID(), ports.MessageQuery{Page: ports.Page{Number: 1, Size: 50}}); !domain.IsKind(err, domain.ErrNotFound) {
 		t.Fatalf("a stranger read the page: %v", err)
 	}
 }

@@ -27,8 +27,7 @@ type pageKey struct {
 type cachedPage struct {
 	seq    int64
 	readAt time.Time
-	msgs   []ListedMessage
-	total  int
+	page   *MessagePage
 }
 
 const (
@@ -39,21 +38,21 @@ const (
 func newPageCache() *pageCache { return &pageCache{pages: map[pageKey]cachedPage{}} }
 
 // get returns the page read at seq, if it is still fresh.
-func (c *pageCache) get(k pageKey, seq int64, now time.Time) (cachedPage, bool) {
+func (c *pageCache) get(k pageKey, seq int64, now time.Time) (*MessagePage, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p, ok := c.pages[k]
 	if !ok || p.seq != seq || now.Sub(p.readAt) > pageTTL || now.Before(p.readAt) {
-		return cachedPage{}, false
+		return nil, false
 	}
-	return p, true
+	return p.page, true
 }
 
-func (c *pageCache) put(k pageKey, p cachedPage) {
+func (c *pageCache) put(k pageKey, seq int64, readAt time.Time, page *MessagePage) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.pages) >= maxCachedPages {
 		clear(c.pages)
 	}
-	c.pages[k] = p
+	c.pages[k] = cachedPage{seq: seq, readAt: readAt, page: page}
 }

@@ -155,20 +155,20 @@ func TestListMessagesPages(t *testing.T) {
 		}
 		return out
 	}
-	page, total, err := e.list.Handle(e.ctx, owner, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 2, Size: 2}})
+	page, err := e.list.Handle(e.ctx, owner, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 2, Size: 2}})
 	must(t, err)
-	if total != 5 || content(page) != "cd" {
-		t.Fatalf("asc page 2: %q of %d", content(page), total)
+	if page.Total != 5 || content(page.Messages) != "cd" {
+		t.Fatalf("asc page 2: %q of %d", content(page.Messages), page.Total)
 	}
-	page, _, err = e.list.Handle(e.ctx, owner, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderDesc, Page: ports.Page{Number: 1, Size: 2}})
+	page, err = e.list.Handle(e.ctx, owner, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderDesc, Page: ports.Page{Number: 1, Size: 2}})
 	must(t, err)
-	if content(page) != "ed" {
-		t.Fatalf("desc page 1: %q", content(page))
+	if content(page.Messages) != "ed" {
+		t.Fatalf("desc page 1: %q", content(page.Messages))
 	}
-	page, _, err = e.list.Handle(e.ctx, owner, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 4, Size: 2}})
+	page, err = e.list.Handle(e.ctx, owner, s.ID(), ports.MessageQuery{Branch: domain.BranchAll, Order: ports.OrderAsc, Page: ports.Page{Number: 4, Size: 2}})
 	must(t, err)
-	if len(page) != 0 {
-		t.Fatalf("past the end: %q", content(page))
+	if len(page.Messages) != 0 {
+		t.Fatalf("past the end: %q", content(page.Messages))
 	}
 }
 

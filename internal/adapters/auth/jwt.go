@@ -25,8 +25,9 @@ var _ ports.TokenIssuer = (*JWTIssuer)(nil)
 // JWTIssuer issues and verifies HS256 access tokens and makes opaque refresh
 // tokens.
 type JWTIssuer struct {
-	cfg    Config
-	parser *jwt.Parser
+	cfg      Config
+	parser   *jwt.Parser
+	verified *verifiedTokens
 }
 
 // NewTokenIssuer validates cfg (filling defaults) and refuses a secret shorter
@@ -51,6 +52,7 @@ func NewTokenIssuer(cfg Config) (*JWTIssuer, error) {
 			jwt.WithLeeway(cfg.Leeway),
 			jwt.WithStrictDecoding(),
 		),
+		verified: newVerifiedTokens(),
 	}, nil
 }
 
@@ -114,12 +116,18 @@ func (j *JWTIssuer) VerifyAccess(token string) (ports.AccessClaims, error) {
 	if token == "" || len(token) > maxTokenLen {
 		return ports.AccessClaims{}, invalidToken(errors.New("empty or oversized token"))
 	}
+	now := time.Now() // the parser's clock
+	if claims, ok := j.verified.get(token, now); ok {
+		return claims, nil
+	}
 	var claims accessClaims
 	_, err := j.parser.ParseWithClaims(token, &claims, j.key)
 	if err != nil {
 		return ports.AccessClaims{}, invalidToken(err)
 	}
-	return ports.AccessClaims{UserID: claims.Subject, Role: domain.UserRole(claims.Role)}, nil
+	verified := ports.AccessClaims{UserID: claims.Subject, Role: domain.UserRole(claims.Role)}
+	j.verified.put(token, verified, claims.ExpiresAt.Add(j.cfg.Leeway))
+	return verified, nil
 }
 
 // key hands the parser our secret, checking the method again so that the key

@@ -252,3 +252,22 @@ func TestConfigStringRedactsSecret(t *testing.T) {
 		}
 	}
 }
+
+// A token verified once is remembered, but never past its expiry.
+func TestVerifiedTokenRefusedOnceExpired(t *testing.T) {
+	iss := newIssuer(t)
+	// Issued so that exp plus the 30s leeway falls 1s from now.
+	tok, _, err := iss.IssueAccess("u", domain.UserRoleUser, time.Now().Add(-15*time.Minute-29*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := iss.VerifyAccess(tok); err != nil {
+			t.Fatalf("token still within its leeway refused: %v", err)
+		}
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := iss.VerifyAccess(tok); err == nil {
+		t.Fatal("an expired token was accepted because it had been verified before")
+	}
+}

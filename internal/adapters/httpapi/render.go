@@ -5,6 +5,9 @@ import (
 	"net/http"
 )
 
+// jsonContentType is what gin's JSON renderer sends, for bodies encoded ahead.
+const jsonContentType = "application/json; charset=utf-8"
+
 // problemRender writes a problem with its own content type (gin's JSON
 // renderer would force application/json).
 type problemRender struct{ p problem }

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -61,18 +63,31 @@ func (h *messageRoutes) getList(c *gin.Context) error {
 			return badQuery("branch", "must be current or all")
 		}
 	}
-	msgs, total, err := h.list.Handle(c.Request.Context(), callerOf(c), sessionID, q)
+	listed, err := h.list.Handle(c.Request.Context(), callerOf(c), sessionID, q)
 	if err != nil {
 		return err
 	}
-	body := messageListResponse{Messages: make([]wire.Message, 0, len(msgs)), pagination: pageOf(page, total)}
-	for _, m := range msgs {
+	// A page is shared while it is fresh: it is encoded once, not per read.
+	body, err := listed.Rendered(func(p *app.MessagePage) ([]byte, error) {
+		return json.Marshal(messageListOf(p, page))
+	})
+	if err != nil {
+		return err
+	}
+	// With its length known the body goes out whole, not in chunks.
+	c.Header("Content-Length", strconv.Itoa(len(body)))
+	c.Data(http.StatusOK, jsonContentType, body)
+	return nil
+}
+
+func messageListOf(p *app.MessagePage, page ports.Page) messageListResponse {
+	body := messageListResponse{Messages: make([]wire.Message, 0, len(p.Messages)), pagination: pageOf(page, p.Total)}
+	for _, m := range p.Messages {
 		listed := wire.FromMessage(m.Message)
 		listed.SiblingIDs = m.SiblingIDs
 		body.Messages = append(body.Messages, listed)
 	}
-	c.JSON(http.StatusOK, body)
-	return nil
+	return body
 }
 
 func (h *messageRoutes) post(c *gin.Context) error {

@@ -238,7 +238,7 @@ type exportSink struct {
 }
 
 func (s *exportSink) open() error {
-	s.c.Header("Content-Type", "application/json; charset=utf-8")
+	s.c.Header("Content-Type", jsonContentType)
 	s.c.Status(http.StatusOK)
 	w, err := transfer.NewWriter(s.c.Writer, s.exportedAt)
 	s.w = w

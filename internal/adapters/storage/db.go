@@ -49,6 +49,8 @@ type DB struct {
 	write   *bun.DB
 	read    *bun.DB
 	log     *zap.Logger
+	// group, on SQLite, commits write transactions in groups.
+	group *groupCommit
 }
 
 // Open connects according to cfg. It does not wait for a PostgreSQL server;
@@ -100,6 +102,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every handle.
 func (db *DB) Close() error {
+	if db.group != nil {
+		db.group.stop()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -114,8 +119,24 @@ func (db *DB) Close() error {
 // (the write DSN says so), taking the write lock up front so that a read
 // inside the transaction can never turn into a lock upgrade that fails.
 // fn must use tx only: on SQLite the write pool has one connection, which tx holds.
+// On SQLite fn may share its commit with other writers (see groupCommit):
+// it must be a function of the database alone, with nothing outside it
+// that assumes the transaction is its own.
 func (db *DB) inWriteTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if db.group != nil {
+		return db.group.run(ctx, fn)
+	}
 	return db.write.RunInTx(ctx, nil, fn)
+}
+
+// inWrite runs a write that needs no transaction of its own (a single
+// statement): on SQLite it still shares a group's commit, elsewhere it runs
+// on the write pool as it is.
+func (db *DB) inWrite(ctx context.Context, fn func(ctx context.Context, w bun.IDB) error) error {
+	if db.group != nil {
+		return db.group.run(ctx, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx) })
+	}
+	return fn(ctx, db.write)
 }
 
 // forUpdate locks the selected row on PostgreSQL until the transaction

@@ -225,7 +225,11 @@ func (r *MessageRepo) Save(ctx context.Context, m *domain.ChatMessage) error {
 	if !isCanonicalID(row.ID) {
 		return domain.NotFound("message")
 	}
-	res, err := r.db.write.NewUpdate().Model(&row).Column(messageMutableColumns...).WherePK().Exec(ctx)
+	var res sql.Result
+	err = r.db.inWrite(ctx, func(ctx context.Context, w bun.IDB) (err error) {
+		res, err = w.NewUpdate().Model(&row).Column(messageMutableColumns...).WherePK().Exec(ctx)
+		return err
+	})
 	return wrap("save message", affectedOne(res, err, "message"))
 }
 
@@ -246,11 +250,15 @@ func (r *MessageRepo) SaveReply(ctx context.Context, m *domain.ChatMessage, owne
 	if !isCanonicalID(row.ID) {
 		return domain.NotFound("message")
 	}
-	q := r.db.write.NewUpdate().Model(&row).Column(messageMutableColumns...).Set("streamed_deltas = ?", deltas)
-	if m.Status().IsFinal() {
-		q = q.Set("lease_expires_at = NULL")
-	}
-	res, err := q.WherePK().Where("m.owner_id = ?", owner).Where("m.status IN (?)", generating).Exec(ctx)
+	var res sql.Result
+	err = r.db.inWrite(ctx, func(ctx context.Context, w bun.IDB) (err error) {
+		q := w.NewUpdate().Model(&row).Column(messageMutableColumns...).Set("streamed_deltas = ?", deltas)
+		if m.Status().IsFinal() {
+			q = q.Set("lease_expires_at = NULL")
+		}
+		res, err = q.WherePK().Where("m.owner_id = ?", owner).Where("m.status IN (?)", generating).Exec(ctx)
+		return err
+	})
 	if err == nil {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return r.notSaved(ctx, row.ID)

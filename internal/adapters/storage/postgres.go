@@ -14,10 +14,13 @@ import (
 
 // Pool bounds for PostgreSQL: enough for one process's requests and
 // generations, well under the server's default max_connections (100) so that
-// several chatd processes fit.
+// several chatd processes fit. Every open connection may stay idle: under
+// load, a pool that closes what it cannot keep opens a new connection (a new
+// server process) for nearly every query; the idle time still closes them
+// once the load is gone.
 const (
 	pgMaxOpenConns    = 20
-	pgMaxIdleConns    = 10
+	pgMaxIdleConns    = pgMaxOpenConns
 	pgConnMaxIdleTime = 5 * time.Minute
 	pgConnMaxLifetime = 30 * time.Minute
 )

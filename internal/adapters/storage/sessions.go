@@ -15,10 +15,18 @@ import (
 var _ ports.SessionRepository = (*SessionRepo)(nil)
 
 // SessionRepo stores sessions and their participants.
-type SessionRepo struct{ db *DB }
+type SessionRepo struct {
+	db *DB
+	// membership is prepared: every request to a session's routes asks it.
+	membership *preparedRead
+}
 
 // NewSessionRepo returns the session repository over db.
-func NewSessionRepo(db *DB) *SessionRepo { return &SessionRepo{db: db} }
+func NewSessionRepo(db *DB) *SessionRepo {
+	return &SessionRepo{db: db, membership: &preparedRead{query: "SELECT s.*, " +
+		"p.role AS participant_role, p.created_at AS participant_since FROM chat_sessions AS s " +
+		"JOIN session_participants AS p ON p.session_id = s.id AND p.user_id = ? WHERE s.id = ?"}}
+}
 
 // Create stores the session and its owner as first participant, together.
 func (r *SessionRepo) Create(ctx context.Context, s *domain.ChatSession) error {
@@ -27,13 +35,19 @@ func (r *SessionRepo) Create(ctx context.Context, s *domain.ChatSession) error {
 		return wrap("create session", err)
 	}
 	owner := participantRow{SessionID: row.ID, UserID: row.UserID, Role: string(domain.ParticipantOwner), CreatedAt: row.CreatedAt}
-	err = r.db.inWriteTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+	if r.db.isPostgres() {
+		// One statement is atomic on its own, and a round trip instead of
+		// four (BEGIN, two INSERTs, COMMIT) while a connection is held.
+		_, err = r.db.write.NewInsert().With("session", r.db.write.NewInsert().Model(&row)).Model(&owner).Exec(ctx)
+	} else {
+		err = r.db.inWriteTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+				return err
+			}
+			_, err := tx.NewInsert().Model(&owner).Exec(ctx)
 			return err
-		}
-		_, err := tx.NewInsert().Model(&owner).Exec(ctx)
-		return err
-	})
+		})
+	}
 	if isForeignKeyViolation(err) {
 		return domain.NotFound("user")
 	}
@@ -177,10 +191,7 @@ func (r *SessionRepo) Membership(ctx context.Context, sessionID, userID string) 
 		return nil, domain.Participant{}, domain.NotFound("participant")
 	}
 	var row membershipRow
-	err := r.db.read.NewSelect().Model(&row).
-		ColumnExpr("s.*").ColumnExpr("p.role AS participant_role").ColumnExpr("p.created_at AS participant_since").
-		Join("JOIN session_participants AS p ON p.session_id = s.id AND p.user_id = ?", userID).
-		Where("s.id = ?", sessionID).Scan(ctx)
+	err := r.membership.queryRow(ctx, r.db, &row, userID, sessionID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, domain.Participant{}, domain.NotFound("participant")
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/uptrace/bun"
+
 	"github.com/chatd/chatd/internal/domain"
 	"github.com/chatd/chatd/internal/ports"
 )
@@ -22,7 +24,10 @@ func NewUserRepo(db *DB) *UserRepo { return &UserRepo{db: db} }
 // Conflict "email-taken".
 func (r *UserRepo) Create(ctx context.Context, u *domain.User) error {
 	row := userToRow(u)
-	_, err := r.db.write.NewInsert().Model(&row).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	err := r.db.inWrite(ctx, func(ctx context.Context, w bun.IDB) error {
+		_, err := w.NewInsert().Model(&row).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+		return err
+	})
 	if isUniqueViolation(err) {
 		return domain.Conflict("email-taken", "an account with this email already exists")
 	}
