@@ -151,7 +151,7 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 
 	r.saveMu.Lock()
 	r.finished = true
-	stored := g.saveEnd(final, r.deltaCount())
+	stored := g.saveEnd(r.ctx, final, r.deltaCount())
 	r.saveMu.Unlock()
 	// The user may start another reply as soon as this one's end is
 	// announced; the run's remaining work keeps Stop waiting, not the user.
@@ -167,7 +167,7 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 		}
 		g.forget(final.ID)
 	})
-	g.log.Info("reply ended", "message_id", final.ID, "session_id", final.SessionID, "status", final.Status,
+	g.log.InfoContext(r.ctx, "reply ended", "message_id", final.ID, "session_id", final.SessionID, "status", final.Status,
 		"chars", len(final.Content), "duration_ms", result.ResponseTime.Milliseconds())
 	return final
 }
@@ -181,10 +181,12 @@ func deleted(cause error) bool {
 // restarting, and a reply left streaming would be repaired as interrupted
 // once its lease lapsed. It reports false when the end is not this
 // process's to announce: another process repaired the reply meanwhile.
-func (g *Generator) saveEnd(final domain.MessageSnapshot, deltas int) bool {
+// runCtx gives its values (the trace), not its cancellation: a cancelled
+// reply's end is stored too.
+func (g *Generator) saveEnd(runCtx context.Context, final domain.MessageSnapshot, deltas int) bool {
 	deadline := time.Now().Add(saveTimeout)
 	for attempt := 0; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(runCtx), saveTimeout)
 		err := g.messages.SaveReply(ctx, domain.RehydrateMessage(final), g.owner, deltas)
 		cancel()
 		if err == nil {

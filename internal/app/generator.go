@@ -332,7 +332,7 @@ func (g *Generator) flushRun(r *run) {
 	if !dirty {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.FlushInterval)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), g.cfg.FlushInterval)
 	defer cancel()
 	err := g.messages.SaveReply(ctx, domain.RehydrateMessage(snap), g.owner, deltas)
 	switch {
@@ -343,7 +343,7 @@ func (g *Generator) flushRun(r *run) {
 		// what it stored and announced stands.
 		r.cancel(errLeaseLost)
 	case err != nil:
-		g.log.Warn("flush reply progress", "message_id", snap.ID, "error", err)
+		g.log.WarnContext(r.ctx, "flush reply progress", "message_id", snap.ID, "error", err)
 		r.markDirty()
 	}
 }

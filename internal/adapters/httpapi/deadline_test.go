@@ -25,7 +25,7 @@ func TestRequestDeadlineLongerForPasswordRoutes(t *testing.T) {
 	}
 	for _, path := range []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/chat/sessions"} {
 		engine.POST(path, record)
-		engine.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, path, nil))
+		engine.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodPost, path, nil))
 	}
 	for path, want := range map[string]time.Duration{
 		"/api/v1/auth/register": passwordDeadline, "/api/v1/auth/login": passwordDeadline, "/api/v1/chat/sessions": 5 * time.Second,

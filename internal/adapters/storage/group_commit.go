@@ -116,8 +116,9 @@ func (g *groupCommit) commit(group []*writeRequest) {
 		return
 	}
 	// The group's own statements must not be cut short by one member's
-	// deadline: BEGIN, savepoints and COMMIT run on a context of their own.
-	tx, err := g.db.BeginTx(context.Background(), nil)
+	// deadline: BEGIN and COMMIT run without cancellation, with the first
+	// member's values (its trace).
+	tx, err := g.db.BeginTx(context.WithoutCancel(live[0].ctx), nil)
 	if err != nil {
 		for _, req := range live {
 			req.answer <- err

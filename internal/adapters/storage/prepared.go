@@ -15,6 +15,7 @@ import (
 // database/sql prepare it once per connection.
 type preparedRead struct {
 	query string // with ? placeholders, rewritten to $n on PostgreSQL
+	table string // its main table, for its trace span
 
 	mu   sync.Mutex
 	stmt *sql.Stmt
@@ -22,8 +23,10 @@ type preparedRead struct {
 
 // queryRow runs the query and scans its first row into dest with bun's
 // column mapping; it returns sql.ErrNoRows when there is none.
-func (p *preparedRead) queryRow(ctx context.Context, db *DB, dest any, args ...any) error {
-	stmt, err := p.prepared(ctx, db)
+func (p *preparedRead) queryRow(ctx context.Context, db *DB, dest any, args ...any) (err error) {
+	end := db.tracePrepared(ctx, "SELECT", p.table)
+	defer func() { end(err) }()
+	stmt, err := p.prepared(ctx, db) //nolint:sqlclosecheck // kept for the life of the process, prepared once
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ type SessionRepo struct {
 
 // NewSessionRepo returns the session repository over db.
 func NewSessionRepo(db *DB) *SessionRepo {
-	return &SessionRepo{db: db, membership: &preparedRead{query: "SELECT s.*, " +
+	return &SessionRepo{db: db, membership: &preparedRead{table: "chat_sessions", query: "SELECT s.*, " +
 		"p.role AS participant_role, p.created_at AS participant_since FROM chat_sessions AS s " +
 		"JOIN session_participants AS p ON p.session_id = s.id AND p.user_id = ? WHERE s.id = ?"}}
 }

@@ -21,17 +21,43 @@ var tracer = otel.Tracer("github.com/chatd/chatd/internal/adapters/storage")
 // bun inlines the arguments into it, and they are users' data (message
 // text, emails, token hashes).
 func (db *DB) traceQueries() {
-	system := semconv.DBSystemNamePostgreSQL
-	if db.dialect == DialectSQLite {
-		system = semconv.DBSystemNameSQLite
-	}
-	hook := queryTracer{system: system}
+	hook := queryTracer{system: db.tracedSystem()}
 	shared := db.read == db.write
 	db.write = db.write.WithQueryHook(hook)
 	if shared {
 		db.read = db.write
 	} else {
 		db.read = db.read.WithQueryHook(hook)
+	}
+	if db.group != nil {
+		// Before any write: the group's loop reads it only once a write
+		// reaches it through its channel.
+		db.group.db = db.write
+	}
+}
+
+func (db *DB) tracedSystem() attribute.KeyValue {
+	if db.dialect == DialectSQLite {
+		return semconv.DBSystemNameSQLite
+	}
+	return semconv.DBSystemNamePostgreSQL
+}
+
+// tracePrepared is the span of a preparedRead, which bypasses bun and its
+// hook: made, like the hook's, only for a caller already traced (so never
+// when tracing is off), and ended by the returned function.
+func (db *DB) tracePrepared(ctx context.Context, op, table string) func(error) {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return func(error) {}
+	}
+	_, span := tracer.Start(ctx, op+" "+table, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		db.tracedSystem(), semconv.DBOperationName(op), semconv.DBCollectionName(table)))
+	return func(err error) {
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			span.SetAttributes(semconv.ErrorType(err))
+			span.SetStatus(codes.Error, "")
+		}
+		span.End()
 	}
 }
 
