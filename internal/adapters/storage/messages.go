@@ -23,10 +23,20 @@ var messageMutableColumns = []string{
 }
 
 // MessageRepo stores messages.
-type MessageRepo struct{ db *DB }
+type MessageRepo struct {
+	db *DB
+	// ancestors is prepared: every reply reads its history with it.
+	ancestors *preparedRead
+}
 
 // NewMessageRepo returns the message repository over db.
-func NewMessageRepo(db *DB) *MessageRepo { return &MessageRepo{db: db} }
+func NewMessageRepo(db *DB) *MessageRepo {
+	// CROSS JOIN keeps SQLite from scanning chat_messages once it has
+	// statistics; PostgreSQL reads it as the inner join it is.
+	ancestors := db.walkUp("?") + `SELECT ` + messageColumns + `
+		FROM path CROSS JOIN chat_messages m WHERE m.` + db.pathRowKey() + ` = path.rk ORDER BY path.depth DESC`
+	return &MessageRepo{db: db, ancestors: &preparedRead{query: ancestors, table: "chat_messages"}}
+}
 
 // CreateTurn stores the turn in one transaction. It locks the session row,
 // reads its current message there (so concurrent posts form one chain, each

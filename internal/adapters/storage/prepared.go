@@ -47,6 +47,22 @@ func (p *preparedRead) queryRow(ctx context.Context, db *DB, dest any, args ...a
 	return rows.Close()
 }
 
+// queryRows runs the query and scans every row into dest, a slice, with
+// bun's column mapping.
+func (p *preparedRead) queryRows(ctx context.Context, db *DB, dest any, args ...any) (err error) {
+	end := db.tracePrepared(ctx, "SELECT", p.table)
+	defer func() { end(err) }()
+	stmt, err := p.prepared(ctx, db) //nolint:sqlclosecheck // kept for the life of the process, prepared once
+	if err != nil {
+		return err
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	return db.read.ScanRows(ctx, rows, dest) // closes rows
+}
+
 // prepared prepares the statement on first use; a failed prepare (the
 // database away) is tried again by the next call.
 func (p *preparedRead) prepared(ctx context.Context, db *DB) (*sql.Stmt, error) {

@@ -88,11 +88,7 @@ func (r *MessageRepo) Ancestors(ctx context.Context, messageID string, limit int
 		depth = limit - 1
 	}
 	var rows []messageRow
-	// CROSS JOIN keeps SQLite from scanning chat_messages once it has
-	// statistics; PostgreSQL reads it as the inner join it is.
-	query := r.db.walkUp("?") + `SELECT ` + messageColumns + `
-		FROM path CROSS JOIN chat_messages m WHERE m.` + r.db.pathRowKey() + ` = path.rk ORDER BY path.depth DESC`
-	if err := r.db.read.NewRaw(query, messageID, depth).Scan(ctx, &rows); err != nil {
+	if err := r.ancestors.queryRows(ctx, r.db, &rows, messageID, depth); err != nil {
 		return nil, wrap("ancestors", err)
 	}
 	out, err := messagesToDomain(rows)
