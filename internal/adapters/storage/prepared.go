@@ -60,7 +60,10 @@ func (p *preparedRead) queryRows(ctx context.Context, db *DB, dest any, args ...
 	if err != nil {
 		return err
 	}
-	return db.read.ScanRows(ctx, rows, dest) // closes rows
+	if err := db.read.ScanRows(ctx, rows, dest); err != nil { // it closes rows
+		return err
+	}
+	return rows.Err()
 }
 
 // prepared prepares the statement on first use; a failed prepare (the
