@@ -60,7 +60,8 @@ func (p *preparedRead) queryRows(ctx context.Context, db *DB, dest any, args ...
 	if err != nil {
 		return err
 	}
-	if err := db.read.ScanRows(ctx, rows, dest); err != nil { // it closes rows
+	defer rows.Close() // ScanRows closes them too; closing twice is harmless
+	if err := db.read.ScanRows(ctx, rows, dest); err != nil {
 		return err
 	}
 	return rows.Err()
