@@ -68,7 +68,7 @@ func (g *Generator) renewLeases() {
 // repairLapsed stores the replies whose process died (their lease lapsed
 // by lapsedBy) as interrupted, with their text, and tells their subscribers.
 func (g *Generator) repairLapsed(ctx context.Context, lapsedBy time.Time) error {
-	repaired, err := g.messages.RepairLapsed(ctx, lapsedBy, g.clock.Now())
+	repaired, err := g.messages.RepairLapsed(ctx, lapsedBy, g.clock.Now(), g.owner)
 	if err != nil {
 		return err
 	}

@@ -137,7 +137,10 @@ type MessageRepository interface {
 	// replies left pending or streaming whose lease lapsed before lapsedBy
 	// (their process died) or that never had one, and returns them. Each is
 	// returned to exactly one caller, however many processes repair at once.
-	RepairLapsed(ctx context.Context, lapsedBy, now time.Time) ([]*domain.ChatMessage, error)
+	// Replies leased to self (the caller's own owner id; empty: none) are
+	// left alone: their process is the caller, alive, and stores their ends
+	// itself, even when a slow database let their lease lapse.
+	RepairLapsed(ctx context.Context, lapsedBy, now time.Time, self string) ([]*domain.ChatMessage, error)
 }
 
 // GeneratingReply is an unfinished reply as stored: its text holds its

@@ -151,13 +151,21 @@ func (r *room) broadcastExcept(e domain.SessionEvent, userID string) {
 }
 
 // deliverTo sends a live frame, or queues it behind a replay still being
-// paced out, so the socket's frames stay in seq order.
+// paced out, so the socket's frames stay in seq order. A socket whose send
+// queue is full is behind, not lost: its frames wait in its backlog and are
+// paced out as its queue drains (catchUp), the same frames in the same
+// order. A burst faster than the network (a reply streamed to a thousand
+// sockets on two cores) then costs a reader some delay, not its socket.
+// Only a socket that falls backlogFactor queues behind is closed with 4008.
 func (r *room) deliverTo(s *socket, frame []byte) {
 	if len(s.backlog) == 0 {
-		s.send(frame, r.rs.metrics)
-		return
+		if s.pending.Load() < s.limit {
+			s.send(frame, r.rs.metrics)
+			return
+		}
+		r.catchingUp[s] = struct{}{}
 	}
-	if len(s.backlog) >= maxBacklog {
+	if len(s.backlog) >= int(s.limit)*backlogFactor {
 		s.backlog = nil
 		delete(r.catchingUp, s)
 		r.rs.metrics.slowClosed.Inc()
@@ -167,9 +175,11 @@ func (r *room) deliverTo(s *socket, frame []byte) {
 	s.backlog = append(s.backlog, frame)
 }
 
-// maxBacklog bounds the frames a catching-up socket may owe: past it the
-// socket is closed with 4008 like any other slow consumer.
-const maxBacklog = 8192
+// backlogFactor bounds the frames a socket may owe beyond its send queue,
+// in send queues (16 x CHAT_WS_SEND_BUFFER, 8192 frames by default). The
+// frames are shared with the room's other sockets; a backlog holds only
+// references to them.
+const backlogFactor = 16
 
 // catchUp paces a replay: it queues backlog frames only while the socket's
 // send queue is at most half full, so a long replay never gets a client

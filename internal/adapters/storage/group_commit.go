@@ -151,17 +151,22 @@ func (g *groupCommit) commit(group []*writeRequest) {
 }
 
 // runInSavepoint runs one member's function in a savepoint of the group's
-// transaction and undoes exactly its work when it fails.
+// transaction and undoes exactly its work when it fails. Members run one
+// after another, each savepoint released before the next, so one name
+// serves them all (bun's nested transactions draw a random one each).
 func runInSavepoint(req *writeRequest, tx bun.Tx) error {
-	sp, err := tx.BeginTx(context.Background(), nil)
-	if err != nil {
+	ctx := context.Background()
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT member"); err != nil {
 		return err
 	}
-	if err := runGuarded(req, sp); err != nil {
+	if err := runGuarded(req, tx); err != nil {
 		// Rolled back to, then released: nothing of it stays.
-		return errors.Join(err, sp.Rollback(), sp.Commit())
+		_, undo := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT member")
+		_, release := tx.ExecContext(ctx, "RELEASE SAVEPOINT member")
+		return errors.Join(err, undo, release)
 	}
-	return sp.Commit()
+	_, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT member")
+	return err
 }
 
 // runGuarded runs the function with its caller's values but without its

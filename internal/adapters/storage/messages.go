@@ -326,13 +326,17 @@ func (r *MessageRepo) RenewLeases(ctx context.Context, owner string, until time.
 // RepairLapsed stores every unfinished reply without a live lease as
 // interrupted, in one UPDATE … RETURNING: concurrent repairers each get
 // the rows they changed, never the same row twice.
-func (r *MessageRepo) RepairLapsed(ctx context.Context, lapsedBy, now time.Time) ([]*domain.ChatMessage, error) {
+func (r *MessageRepo) RepairLapsed(ctx context.Context, lapsedBy, now time.Time, self string) ([]*domain.ChatMessage, error) {
 	meta, err := metadataToJSON(domain.RepairedReplyMetadata())
 	if err != nil {
 		return nil, wrap("repair lapsed replies", err)
 	}
 	var rows []messageRow
-	err = r.db.write.NewUpdate().Model((*messageRow)(nil)).
+	q := r.db.write.NewUpdate().Model((*messageRow)(nil))
+	if self != "" {
+		q = q.Where("m.owner_id IS NULL OR m.owner_id <> ?", self)
+	}
+	err = q.
 		Set("status = ?", string(domain.StatusInterrupted)).
 		Set("error_message = ?", domain.InterruptedReason).
 		Set("message_metadata = ?", meta).

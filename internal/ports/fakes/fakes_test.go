@@ -267,7 +267,7 @@ func TestMessagesSaveUpdateAndRepair(t *testing.T) {
 	}
 
 	at := f.clock.Advance(time.Hour)
-	repaired, err := f.store.Messages().RepairLapsed(f.ctx, at, at)
+	repaired, err := f.store.Messages().RepairLapsed(f.ctx, at, at, "")
 	f.must(err)
 	got := f.store.Message(reply.ID())
 	if n := len(repaired); n != 1 || got.Status() != domain.StatusInterrupted || got.Content() != "so far" || *got.ErrorMessage() != domain.InterruptedReason {

@@ -285,7 +285,7 @@ func (r *MessageRepo) RenewLeases(ctx context.Context, owner string, until time.
 // lease interrupted, as the real adapter's one UPDATE does: status, the
 // interrupted reason, the repaired-reply metadata and updated_at change,
 // the text stays.
-func (r *MessageRepo) RepairLapsed(ctx context.Context, lapsedBy, now time.Time) ([]*domain.ChatMessage, error) {
+func (r *MessageRepo) RepairLapsed(ctx context.Context, lapsedBy, now time.Time, self string) ([]*domain.ChatMessage, error) {
 	if err := r.s.enter(ctx, "messages.RepairLapsed"); err != nil {
 		return nil, err
 	}
@@ -295,7 +295,7 @@ func (r *MessageRepo) RepairLapsed(ctx context.Context, lapsedBy, now time.Time)
 		if m.Status.IsFinal() {
 			continue
 		}
-		if lease, held := r.s.leases[id]; held && !lease.Until.Before(lapsedBy) {
+		if lease, held := r.s.leases[id]; held && (!lease.Until.Before(lapsedBy) || (self != "" && lease.Owner == self)) {
 			continue
 		}
 		reason := domain.InterruptedReason

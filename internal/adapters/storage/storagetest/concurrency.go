@@ -109,7 +109,7 @@ var concurrencyTests = map[string]func(t *testing.T, f *fixture){
 			equal(t, "message count", s.MessageCount(), 2*turns)
 			equal(t, "title", s.Title(), "done")
 		}
-		repaired, err := f.messages.RepairLapsed(f.ctx, f.now, f.now)
+		repaired, err := f.messages.RepairLapsed(f.ctx, f.now, f.now, "")
 		must(t, err)
 		equal(t, "streaming replies", len(repaired), writers*turns)
 	},

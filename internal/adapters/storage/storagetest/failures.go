@@ -17,7 +17,7 @@ var failureTests = map[string]func(t *testing.T, f *fixture){
 		cancel()
 		_, err := f.users.GetByID(ctx, u.ID())
 		wantErr(t, err, domain.ErrUnavailable, "storage-unavailable")
-		_, err = f.messages.RepairLapsed(ctx, f.now, f.now)
+		_, err = f.messages.RepairLapsed(ctx, f.now, f.now, "")
 		wantErr(t, err, domain.ErrUnavailable, "storage-unavailable")
 		wantErr(t, f.health.Ping(ctx), domain.ErrUnavailable, "storage-unavailable")
 	},

@@ -39,7 +39,7 @@ var leaseTests = map[string]func(t *testing.T, f *fixture){
 		lapsed := f.leasedReply(t, s, owner, "process-b", now.Add(-time.Second))
 		_, unleased := f.post(t, s, owner, "from before leases", true)
 
-		repaired, err := f.messages.RepairLapsed(f.ctx, now, now)
+		repaired, err := f.messages.RepairLapsed(f.ctx, now, now, "")
 		must(t, err)
 		got := ids(repaired)
 		equal(t, "repaired", len(got), 2)
@@ -51,11 +51,11 @@ var leaseTests = map[string]func(t *testing.T, f *fixture){
 
 		// Renewed, the live lease outlasts its first term; unrenewed, it lapses.
 		must(t, f.messages.RenewLeases(f.ctx, "process-a", now.Add(20*time.Second)))
-		repaired, err = f.messages.RepairLapsed(f.ctx, now.Add(10*time.Second), now.Add(10*time.Second))
+		repaired, err = f.messages.RepairLapsed(f.ctx, now.Add(10*time.Second), now.Add(10*time.Second), "")
 		must(t, err)
 		equal(t, "repaired after renewal", len(repaired), 0)
 		must(t, f.messages.RenewLeases(f.ctx, "process-b", now.Add(time.Hour))) // not b's
-		repaired, err = f.messages.RepairLapsed(f.ctx, now.Add(21*time.Second), now.Add(21*time.Second))
+		repaired, err = f.messages.RepairLapsed(f.ctx, now.Add(21*time.Second), now.Add(21*time.Second), "")
 		must(t, err)
 		equal(t, "repaired once lapsed", len(repaired), 1)
 		equal(t, "the live one, at last", repaired[0].ID(), live.ID())
@@ -70,7 +70,7 @@ var leaseTests = map[string]func(t *testing.T, f *fixture){
 		wantErr(t, f.messages.SaveReply(f.ctx, r, "process-b", 1), domain.ErrConflict, "reply-not-owned")
 		must(t, f.messages.SaveReply(f.ctx, r, "process-a", 1))
 
-		repaired, err := f.messages.RepairLapsed(f.ctx, now.Add(6*time.Second), now.Add(6*time.Second))
+		repaired, err := f.messages.RepairLapsed(f.ctx, now.Add(6*time.Second), now.Add(6*time.Second), "")
 		must(t, err)
 		equal(t, "repaired", len(repaired), 1)
 		equal(t, "text kept", repaired[0].Content(), "partial")
@@ -81,6 +81,21 @@ var leaseTests = map[string]func(t *testing.T, f *fixture){
 		must(t, err)
 		equal(t, "status", stored.Status(), domain.StatusInterrupted)
 		equal(t, "content", stored.Content(), "partial")
+	},
+	"a repairer leaves its own lapsed replies alone": func(t *testing.T, f *fixture) {
+		owner := f.user(t, "owner@example.com")
+		s := f.session(t, owner, "chat")
+		now := f.tick(time.Second)
+		mine := f.leasedReply(t, s, owner, "process-a", now.Add(time.Second))
+		theirs := f.leasedReply(t, s, owner, "process-b", now.Add(time.Second))
+		later := now.Add(time.Minute)
+		repaired, err := f.messages.RepairLapsed(f.ctx, later, later, "process-a")
+		must(t, err)
+		equal(t, "repaired", len(repaired), 1)
+		equal(t, "the other process's", repaired[0].ID(), theirs.ID())
+		// Its own process, alive though its lease lapsed, still stores it.
+		must(t, mine.Complete("done", domain.GenerationResult{FinishReason: "stop"}, f.tick(time.Second)))
+		must(t, f.messages.SaveReply(f.ctx, mine, "process-a", 1))
 	},
 	"generating replies are listed with the delta events their text holds": func(t *testing.T, f *fixture) {
 		owner := f.user(t, "owner@example.com")
@@ -119,7 +134,7 @@ var leaseTests = map[string]func(t *testing.T, f *fixture){
 		r := f.leasedReply(t, s, owner, "process-a", now.Add(5*time.Second))
 		must(t, r.Complete("done", domain.GenerationResult{FinishReason: "stop"}, f.tick(time.Second)))
 		must(t, f.messages.SaveReply(f.ctx, r, "process-a", 1))
-		repaired, err := f.messages.RepairLapsed(f.ctx, now.Add(time.Hour), now.Add(time.Hour))
+		repaired, err := f.messages.RepairLapsed(f.ctx, now.Add(time.Hour), now.Add(time.Hour), "")
 		must(t, err)
 		equal(t, "repaired", len(repaired), 0)
 		wantErr(t, f.messages.SaveReply(f.ctx, r, "process-a", 1), domain.ErrConflict, "reply-not-owned")
@@ -138,7 +153,7 @@ var leaseTests = map[string]func(t *testing.T, f *fixture){
 		var mu sync.Mutex
 		seen := map[string]int{}
 		collect(t, 4, func(int) error {
-			repaired, err := f.messages.RepairLapsed(f.ctx, now, now)
+			repaired, err := f.messages.RepairLapsed(f.ctx, now, now, "")
 			mu.Lock()
 			defer mu.Unlock()
 			for _, m := range repaired {

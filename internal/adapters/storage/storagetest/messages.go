@@ -186,7 +186,7 @@ var messageTests = map[string]func(t *testing.T, f *fixture){
 			must(t, f.messages.Save(f.ctx, domain.RehydrateMessage(snap)))
 		}
 		at := f.tick(time.Hour)
-		repaired, err := f.messages.RepairLapsed(f.ctx, at, at)
+		repaired, err := f.messages.RepairLapsed(f.ctx, at, at, "")
 		must(t, err)
 		equal(t, "interrupted", len(repaired), 2)
 		for _, c := range []struct {
@@ -202,7 +202,7 @@ var messageTests = map[string]func(t *testing.T, f *fixture){
 		got, err := f.messages.Get(f.ctx, streaming.ID())
 		must(t, err)
 		equal(t, "text so far kept", got.Content(), "partial")
-		repaired, err = f.messages.RepairLapsed(f.ctx, at, at)
+		repaired, err = f.messages.RepairLapsed(f.ctx, at, at, "")
 		must(t, err)
 		equal(t, "second run", len(repaired), 0)
 	},
