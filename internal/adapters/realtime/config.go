@@ -10,7 +10,7 @@ import "time"
 type Config struct {
 	AllowedOrigins  []string      // browser origins allowed to connect (requests without Origin are allowed)
 	MaxFrameBytes   int64         // largest inbound frame; more closes with 1009
-	SendBuffer      int           // frames queued per socket before it is closed as a slow consumer
+	SendBuffer      int           // frames queued per socket for its writer; a backlog holds more, up to backlogFactor times this
 	PingPeriod      time.Duration // how often the server pings
 	PongWait        time.Duration // a peer silent this long is dropped
 	WriteWait       time.Duration // how long one frame write may block
@@ -21,7 +21,7 @@ type Config struct {
 // DefaultConfig is what chatd runs with unless configured otherwise.
 var DefaultConfig = Config{
 	MaxFrameBytes:   64 << 10,
-	SendBuffer:      512,
+	SendBuffer:      128,
 	PingPeriod:      25 * time.Second,
 	PongWait:        30 * time.Second,
 	WriteWait:       5 * time.Second,

@@ -156,7 +156,7 @@ func (r *room) broadcastExcept(e domain.SessionEvent, userID string) {
 // paced out as its queue drains (catchUp), the same frames in the same
 // order. A burst faster than the network (a reply streamed to a thousand
 // sockets on two cores) then costs a reader some delay, not its socket.
-// Only a socket that falls backlogFactor queues behind is closed with 4008.
+// Only a socket that falls backlogFactor send queues behind is closed (4008).
 func (r *room) deliverTo(s *socket, frame []byte) {
 	if len(s.backlog) == 0 {
 		if s.pending.Load() < s.limit {
@@ -176,10 +176,10 @@ func (r *room) deliverTo(s *socket, frame []byte) {
 }
 
 // backlogFactor bounds the frames a socket may owe beyond its send queue,
-// in send queues (16 x CHAT_WS_SEND_BUFFER, 8192 frames by default). The
+// in send queues (64 x CHAT_WS_SEND_BUFFER, 8192 frames by default). The
 // frames are shared with the room's other sockets; a backlog holds only
 // references to them.
-const backlogFactor = 16
+const backlogFactor = 64
 
 // catchUp paces a replay: it queues backlog frames only while the socket's
 // send queue is at most half full, so a long replay never gets a client
