@@ -30,8 +30,10 @@ func newRoutes() routes {
 // Mount serves the page and its assets; none needs authentication (the page
 // signs in through the API).
 func (r routes) Mount(g httpapi.RouteGroups) {
-	g.Root.GET(PagePath, r.page.serve)
-	g.Root.GET(AssetsPath+"/*file", r.serveAsset)
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		g.Root.Handle(method, PagePath, r.page.serve)
+		g.Root.Handle(method, AssetsPath+"/*file", r.serveAsset)
+	}
 }
 
 func (r routes) serveAsset(c *gin.Context) {

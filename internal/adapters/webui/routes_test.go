@@ -164,3 +164,18 @@ func TestConditionalRequestIsCheap(t *testing.T) {
 		t.Fatalf("status %d with %d bytes, want 304 and no body", w.Code, w.Body.Len())
 	}
 }
+
+// HEAD answers as GET does, without the body (curl -I, link checkers).
+func TestHeadAnswersLikeGet(t *testing.T) {
+	r := newEngine()
+	for _, target := range []string{PagePath, AssetsPath + "/app.js"} {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodHead, target, nil)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		got := get(t, r, target, nil)
+		if w.Code != http.StatusOK || w.Header().Get("Content-Type") != got.Header().Get("Content-Type") ||
+			w.Header().Get("Content-Security-Policy") != got.Header().Get("Content-Security-Policy") {
+			t.Errorf("HEAD %s: %d %v, GET: %v", target, w.Code, w.Header(), got.Header())
+		}
+	}
+}
