@@ -13,18 +13,13 @@
 package cluster
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"go.uber.org/goleak"
 
 	"github.com/chatd/chatd/internal/adapters/storage/storagetest"
+	"github.com/chatd/chatd/test/harness"
 )
 
 // Environment variables that turn a missing prerequisite into a failure.
@@ -59,35 +54,7 @@ func runTests(m *testing.M) int {
 		// Nothing to build: every test skips (or fails) with the reason.
 		return m.Run()
 	}
-	dir, err := os.MkdirTemp("", "chatd-cluster-test-")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "temp dir: %v\n", err)
-		return 1
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-
-	chatdBin = filepath.Join(dir, "chatd")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	// Built without -race whatever the test binary uses: the processes are
-	// the system under test, and four of them under the race detector on two
-	// cores would measure the machine rather than chatd.
-	build := exec.CommandContext(ctx, "go", "build", "-o", chatdBin, "github.com/chatd/chatd/cmd/chatd")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "build chatd: %v\n", err)
-		return 1
-	}
-	code := m.Run()
-	if code == 0 {
-		// Every helper goroutine (socket readers, process waiters, the
-		// upstream's handlers) must be gone once the tests are.
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintf(os.Stderr, "goroutines left after the tests: %v\n", err)
-			return 1
-		}
-	}
-	return code
+	return harness.RunWithBinary(m, "cluster", &chatdBin)
 }
 
 // findMissing looks for redis-server and a PostgreSQL server to use.

@@ -23,33 +23,26 @@ type preparedRead struct {
 
 // queryRow runs the query and scans its first row into dest with bun's
 // column mapping; it returns sql.ErrNoRows when there is none.
-func (p *preparedRead) queryRow(ctx context.Context, db *DB, dest any, args ...any) (err error) {
-	end := db.tracePrepared(ctx, "SELECT", p.table)
-	defer func() { end(err) }()
-	stmt, err := p.prepared(ctx, db) //nolint:sqlclosecheck // kept for the life of the process, prepared once
-	if err != nil {
-		return err
-	}
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
+func (p *preparedRead) queryRow(ctx context.Context, db *DB, dest any, args ...any) error {
+	return p.run(ctx, db, args, func(rows *sql.Rows) error {
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return sql.ErrNoRows
 		}
-		return sql.ErrNoRows
-	}
-	if err := db.read.ScanRow(ctx, rows, dest); err != nil {
-		return err
-	}
-	return rows.Close()
+		return db.read.ScanRow(ctx, rows, dest)
+	})
 }
 
 // queryRows runs the query and scans every row into dest, a slice, with
 // bun's column mapping.
-func (p *preparedRead) queryRows(ctx context.Context, db *DB, dest any, args ...any) (err error) {
+func (p *preparedRead) queryRows(ctx context.Context, db *DB, dest any, args ...any) error {
+	return p.run(ctx, db, args, func(rows *sql.Rows) error { return db.read.ScanRows(ctx, rows, dest) })
+}
+
+// run runs the statement, traced, and hands its rows to scan.
+func (p *preparedRead) run(ctx context.Context, db *DB, args []any, scan func(*sql.Rows) error) (err error) {
 	end := db.tracePrepared(ctx, "SELECT", p.table)
 	defer func() { end(err) }()
 	stmt, err := p.prepared(ctx, db) //nolint:sqlclosecheck // kept for the life of the process, prepared once
@@ -60,8 +53,8 @@ func (p *preparedRead) queryRows(ctx context.Context, db *DB, dest any, args ...
 	if err != nil {
 		return err
 	}
-	defer rows.Close() // ScanRows closes them too; closing twice is harmless
-	if err := db.read.ScanRows(ctx, rows, dest); err != nil {
+	defer rows.Close() // bun's ScanRows closes them too; closing twice is harmless
+	if err := scan(rows); err != nil {
 		return err
 	}
 	return rows.Err()

@@ -1,0 +1,46 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// RunWithBinary is the TestMain of a suite that runs the real chatd binary
+// as a subprocess: it builds ./cmd/chatd once into a temp dir, stores its
+// path in *bin, runs the tests, and fails the run if any goroutine (stream
+// readers, process waiters, upstream handlers) outlives them. The binary is
+// built without -race whatever the test binary uses: the processes are the
+// system under test, and several under the race detector on two cores would
+// measure the machine rather than chatd. It returns the exit code.
+func RunWithBinary(m *testing.M, suite string, bin *string) int {
+	dir, err := os.MkdirTemp("", "chatd-"+suite+"-test-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "temp dir: %v\n", err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	*bin = filepath.Join(dir, "chatd")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-o", *bin, "github.com/chatd/chatd/cmd/chatd")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "build chatd: %v\n", err)
+		return 1
+	}
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines left after the tests: %v\n", err)
+			return 1
+		}
+	}
+	return code
+}
