@@ -308,9 +308,9 @@ func wsWaitEnded(t testing.TB, c *harness.Client, sid, id string) map[string]any
 
 func TestWebSocketSlowConsumerIsClosedAndResumes(t *testing.T) {
 	cfg := wsConfig(t, harness.SQLite)
-	// A socket may fall 64 send queues behind (its backlog) before it is
-	// closed: 8 x 64 = 512 frames, well within the reply.
-	cfg.WSSendBuffer = 8
+	// A socket may fall 128 send queues behind (its backlog) before it is
+	// closed: 4 x 128 = 512 frames, well within the reply.
+	cfg.WSSendBuffer = 4
 	srv := wsStart(t, cfg)
 	owner := srv.NewUser(t)
 	const tokens = 600 // within the replay window (2048 events)

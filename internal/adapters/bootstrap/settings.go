@@ -76,7 +76,7 @@ var settings = []setting{
 		apply: func(c *Config, v string) error { return brokerURL(&c.BrokerURL, v) }},
 	{env: "CHAT_WS_MAX_FRAME_BYTES", def: "65536", help: "largest inbound WebSocket frame; larger closes with 1009",
 		apply: func(c *Config, v string) error { return positive64(&c.WSMaxFrameBytes, v) }},
-	{env: "CHAT_WS_SEND_BUFFER", def: "128", help: "frames queued per WebSocket for its writer; a socket that falls 64 times this far behind is closed as a slow consumer (4008)",
+	{env: "CHAT_WS_SEND_BUFFER", def: "64", help: "frames queued per WebSocket for its writer; a socket that falls 128 times this far behind is closed as a slow consumer (4008)",
 		apply: func(c *Config, v string) error { return positive(&c.WSSendBuffer, v) }},
 	{env: "CHAT_CORS_ORIGINS", def: "", help: "comma-separated browser origins allowed for HTTP and WebSocket (empty: none)",
 		apply: func(c *Config, v string) error { return origins(&c.CORSOrigins, v) }},

@@ -21,7 +21,7 @@ type Config struct {
 // DefaultConfig is what chatd runs with unless configured otherwise.
 var DefaultConfig = Config{
 	MaxFrameBytes:   64 << 10,
-	SendBuffer:      128,
+	SendBuffer:      64,
 	PingPeriod:      25 * time.Second,
 	PongWait:        30 * time.Second,
 	WriteWait:       5 * time.Second,

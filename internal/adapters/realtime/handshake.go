@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -78,31 +77,13 @@ func (h *Hub) admit(c *gin.Context) error {
 	rec := connRecorder{ResponseWriter: c.Writer, sock: sock, hijacked: hijacked}
 	go func() {
 		defer close(ended)
-		_ = h.melody.HandleRequestWithKeys(rec, upgradeRequest(c.Request), map[string]any{socketKey: sock})
+		_ = h.melody.HandleRequestWithKeys(rec, c.Request, map[string]any{socketKey: sock})
 	}()
 	select {
 	case <-hijacked:
 	case <-ended: // the upgrade failed, and melody answered through c.Writer
 	}
 	return nil
-}
-
-// upgradeHeaders are the request headers the WebSocket upgrade reads.
-var upgradeHeaders = []string{"Connection", "Upgrade", "Origin", "Sec-Websocket-Key", "Sec-Websocket-Version",
-	"Sec-Websocket-Protocol", "Sec-Websocket-Extensions"}
-
-// upgradeRequest is the part of the request the upgrade needs. melody keeps
-// the request it upgrades for the socket's whole life; the whole one (every
-// header, the query with a token maybe) was about a kilobyte per idle socket.
-func upgradeRequest(r *http.Request) *http.Request {
-	header := make(http.Header, len(upgradeHeaders))
-	for _, k := range upgradeHeaders {
-		if v, ok := r.Header[k]; ok {
-			header[k] = v
-		}
-	}
-	return &http.Request{Method: r.Method, URL: &url.URL{Path: r.URL.Path}, Host: r.Host, Header: header,
-		Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor, RemoteAddr: r.RemoteAddr}
 }
 
 // connRecorder keeps the hijacked connection on the socket (melody hides

@@ -56,7 +56,7 @@ func NewHub(cfg Config, tokens ports.TokenIssuer, access *app.Access, gen *app.G
 	m.Upgrader.Subprotocols = []string{"bearer"}
 	// Idle sockets should cost little memory: small read buffers, and write
 	// buffers borrowed from a pool only while a frame is written.
-	m.Upgrader.ReadBufferSize = 512
+	m.Upgrader.ReadBufferSize = 256
 	m.Upgrader.WriteBufferSize = 2048
 	m.Upgrader.WriteBufferPool = &sync.Pool{}
 
@@ -111,6 +111,10 @@ func (h *Hub) onConnect(s *melody.Session) {
 		return
 	}
 	sock.ws = s
+	// melody keeps the upgrade request for the socket's whole life, and
+	// nothing reads it: every header and the query (a token, perhaps) were
+	// about a kilobyte of each idle socket.
+	s.Request = nil
 	h.active.Add(1)
 	h.metrics.opened.Inc()
 	h.rooms.join(sock.sessionID, sock, sock.lastSeq)

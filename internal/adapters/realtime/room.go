@@ -176,10 +176,10 @@ func (r *room) deliverTo(s *socket, frame []byte) {
 }
 
 // backlogFactor bounds the frames a socket may owe beyond its send queue,
-// in send queues (64 x CHAT_WS_SEND_BUFFER, 8192 frames by default). The
+// in send queues (128 x CHAT_WS_SEND_BUFFER, 8192 frames by default). The
 // frames are shared with the room's other sockets; a backlog holds only
 // references to them.
-const backlogFactor = 64
+const backlogFactor = 128
 
 // catchUp paces a replay: it queues backlog frames only while the socket's
 // send queue is at most half full, so a long replay never gets a client
