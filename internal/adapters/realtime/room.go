@@ -181,9 +181,9 @@ func (r *room) deliverTo(s *socket, frame []byte) {
 // references to them.
 const backlogFactor = 128
 
-// catchUp paces a replay: it queues backlog frames only while the socket's
-// send queue is at most half full, so a long replay never gets a client
-// closed as slow; the rest waits for the next pacing tick.
+// catchUp paces out a backlog (a replay, or live frames a slow reader fell
+// behind on): it queues frames only while the socket's send queue is at
+// most half full; the rest waits for the next pacing tick.
 func (r *room) catchUp(s *socket) {
 	n := 0
 	for n < len(s.backlog) && s.pending.Load() < s.limit/2 {
