@@ -1,12 +1,10 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/adapters/storage/storagetest"
+	"github.com/chatd/chatd/test/harness"
 )
 
 // testJWTSecret is the key every process of a cluster shares: a token issued
@@ -112,8 +111,8 @@ type chatd struct {
 	t      *testing.T
 	name   string
 	cmd    *exec.Cmd
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *harness.OutputBuffer
+	stderr *harness.OutputBuffer
 	URL    string // http://host:port, for serve processes
 
 	// draining is set just before the test stops the process on purpose, so
@@ -136,7 +135,7 @@ func (c *cluster) spawn(name, stdin string, extra map[string]string, args ...str
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
-	p := &chatd{t: c.t, name: name, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &chatd{t: c.t, name: name, cmd: cmd, stdout: &harness.OutputBuffer{}, stderr: &harness.OutputBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -175,7 +174,7 @@ func (c *cluster) start(name string) *chatd {
 // tryStart is start without failing the test, for goroutines.
 func (c *cluster) tryStart(name string) (*chatd, error) {
 	for attempt := 1; ; attempt++ {
-		addr := freeAddr(c.t)
+		addr := harness.FreeAddr(c.t)
 		p := c.spawn(name, "", map[string]string{
 			"CHAT_HTTP_ADDR":      addr,
 			"CHAT_LOCAL_BASE_URL": c.up.urlFor(name),
@@ -272,18 +271,6 @@ func (p *chatd) waitExit(timeout time.Duration) (int, error) {
 	return p.cmd.ProcessState.ExitCode(), nil
 }
 
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
-
 func getStatus(client *http.Client, url string) (int, error) {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
 	if err != nil {
@@ -318,24 +305,6 @@ func eventually(timeout time.Duration, cond func() (bool, string)) (string, erro
 // wait that shares a deadline with earlier ones still gets a fair chance.
 func untilOr(deadline time.Time) time.Duration {
 	return max(time.Until(deadline), 3*time.Second)
-}
-
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func tail(s string, n int) string {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/test/harness"
 )
 
 // broker is a private redis-server for one test: never the shared one on
@@ -22,7 +24,7 @@ type broker struct {
 	addr string // 127.0.0.1:port, the same across restarts
 	dir  string
 	proc *exec.Cmd
-	out  *syncBuffer
+	out  *harness.OutputBuffer
 	done chan struct{} // closed when proc has exited
 }
 
@@ -34,7 +36,7 @@ func startBroker(t *testing.T) *broker {
 	t.Helper()
 	b := &broker{t: t, dir: t.TempDir()}
 	for attempt := 1; ; attempt++ {
-		b.addr = freeAddr(t)
+		b.addr = harness.FreeAddr(t)
 		err := b.launch()
 		if err == nil {
 			break
@@ -67,7 +69,7 @@ func (b *broker) launch() error {
 		"--save", "", "--appendonly", "no",
 		"--dir", b.dir, "--logfile", "")
 	if b.out == nil {
-		b.out = &syncBuffer{}
+		b.out = &harness.OutputBuffer{}
 	}
 	cmd.Stdout, cmd.Stderr = b.out, b.out
 	if err := cmd.Start(); err != nil {

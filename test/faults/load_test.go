@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -31,7 +30,7 @@ const (
 // while others read: no "database is locked", no 5xx, every message stored
 // and every reply complete.
 func TestSQLiteLoad(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &harness.OutputBuffer{}
 	cfg := harness.DefaultConfig(t, harness.SQLite)
 	sim := harness.WithUpstream(t, &cfg, llmsim.Options{})
 	srv := harness.Start(t, cfg, captureLogs(logs))
@@ -176,30 +175,12 @@ func TestSQLiteLoad(t *testing.T) {
 
 // captureLogs tees chatd's logger into buf as JSON lines from info up; the
 // harness's test logger keeps its own output.
-func captureLogs(buf *syncBuffer) fx.Option {
+func captureLogs(buf *harness.OutputBuffer) fx.Option {
 	return fx.Decorate(func(l *zap.Logger) *zap.Logger {
 		enc := zap.NewProductionEncoderConfig()
 		core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(buf), zapcore.InfoLevel)
 		return zap.New(zapcore.NewTee(l.Core(), core))
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // linesWith returns the lines of text that contain s (case-insensitive), at most 20.

@@ -1,21 +1,20 @@
 package process
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/test/harness"
 )
 
 // testJWTSecret is the key the tests give chatd unless a test is about the key.
@@ -80,8 +79,8 @@ type chatd struct {
 	t       *testing.T
 	name    string
 	cmd     *exec.Cmd
-	stdout  *syncBuffer
-	stderr  *syncBuffer
+	stdout  *harness.OutputBuffer
+	stderr  *harness.OutputBuffer
 	addr    string // host:port it was told to serve on, for serve processes
 	URL     string // http://addr
 	started time.Time
@@ -102,7 +101,7 @@ func (d *deployment) spawn(name string, stdin string, extra map[string]string, a
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
-	p := &chatd{t: d.t, name: name, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &chatd{t: d.t, name: name, cmd: cmd, stdout: &harness.OutputBuffer{}, stderr: &harness.OutputBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {
@@ -132,7 +131,7 @@ func (d *deployment) spawn(name string, stdin string, extra map[string]string, a
 func (d *deployment) start(name string, extra map[string]string, args ...string) *chatd {
 	d.t.Helper()
 	for attempt := 1; ; attempt++ {
-		addr := freeAddr(d.t)
+		addr := harness.FreeAddr(d.t)
 		env := map[string]string{"CHAT_HTTP_ADDR": addr}
 		for k, v := range extra {
 			env[k] = v
@@ -226,18 +225,6 @@ func (p *chatd) stop(timeout time.Duration) {
 	}
 }
 
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
-
 func getStatus(client *http.Client, url string) (int, error) {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
 	if err != nil {
@@ -250,24 +237,6 @@ func getStatus(client *http.Client, url string) (int, error) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	return resp.StatusCode, nil
-}
-
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func tail(s string, n int) string {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/test/harness"
 )
 
 // readmeSetting is one row of the README's settings table.
@@ -137,7 +139,7 @@ func TestCommandLine(t *testing.T) {
 			{name: "--chat-log-level=loud", args: []string{"--chat-log-level=loud"}, named: []string{"CHAT_LOG_LEVEL"}},
 			{name: "CHAT_SHUTDOWN_TIMEOUT=soon", env: map[string]string{"CHAT_SHUTDOWN_TIMEOUT": "soon"}, named: []string{"CHAT_SHUTDOWN_TIMEOUT"}},
 		} {
-			env := map[string]string{"CHAT_HTTP_ADDR": freeAddr(t)} // should it start anyway, not on :8000
+			env := map[string]string{"CHAT_HTTP_ADDR": harness.FreeAddr(t)} // should it start anyway, not on :8000
 			for k, v := range c.env {
 				env[k] = v
 			}
@@ -157,7 +159,7 @@ func TestCommandLine(t *testing.T) {
 	t.Run("a JWT secret under 32 bytes refuses to start", func(t *testing.T) {
 		d := newDeployment(t, "")
 		const weak = "short-key!" // 10 bytes
-		p, code := d.run("chatd with a weak key", "", map[string]string{"CHAT_JWT_SECRET": weak, "CHAT_HTTP_ADDR": freeAddr(t)})
+		p, code := d.run("chatd with a weak key", "", map[string]string{"CHAT_JWT_SECRET": weak, "CHAT_HTTP_ADDR": harness.FreeAddr(t)})
 		if code == 0 {
 			t.Fatal("chatd started with a 10-byte CHAT_JWT_SECRET")
 		}
@@ -178,7 +180,7 @@ func TestCommandLine(t *testing.T) {
 		}
 		defer func() { _ = taken.Close() }()
 		for attempt := 1; ; attempt++ {
-			addr := freeAddr(t)
+			addr := harness.FreeAddr(t)
 			p := d.spawn("chatd --chat-http-addr", "", map[string]string{"CHAT_HTTP_ADDR": taken.Addr().String()},
 				"--chat-http-addr", addr, "serve")
 			p.addr, p.URL = addr, "http://"+addr
@@ -282,7 +284,7 @@ func TestCommandLine(t *testing.T) {
 
 	t.Run("healthcheck exits 0 for a ready server and 1 when none answers", func(t *testing.T) {
 		d := newDeployment(t, "")
-		if _, code := d.run("chatd healthcheck, nothing serving", "", map[string]string{"CHAT_HTTP_ADDR": freeAddr(t)},
+		if _, code := d.run("chatd healthcheck, nothing serving", "", map[string]string{"CHAT_HTTP_ADDR": harness.FreeAddr(t)},
 			"healthcheck"); code != 1 {
 			t.Fatalf("healthcheck with nothing listening exited %d, want 1", code)
 		}

@@ -6,23 +6,23 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/test/harness"
 )
 
 // chatd is one running chatd process.
 type chatd struct {
 	URL    string
 	cmd    *exec.Cmd
-	output *syncBuffer // stdout and stderr: the JSON logs
+	output *harness.OutputBuffer // stdout and stderr: the JSON logs
 	done   chan struct{}
 }
 
@@ -33,7 +33,7 @@ type chatd struct {
 func startChatd(t *testing.T, env map[string]string) *chatd {
 	t.Helper()
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr := harness.FreeAddr(t)
 	vars := map[string]string{
 		"CHAT_HTTP_ADDR":       addr,
 		"CHAT_DATABASE_URL":    "sqlite://" + filepath.Join(dir, "chat.db"),
@@ -58,7 +58,7 @@ func startChatd(t *testing.T, env map[string]string) *chatd {
 	}
 	cmd := exec.Command(chatdBin, "serve") //nolint:noctx // the process is ended by signal or Kill below
 	cmd.Env, cmd.Dir = environ, dir
-	p := &chatd{URL: "http://" + addr, cmd: cmd, output: &syncBuffer{}, done: make(chan struct{})}
+	p := &chatd{URL: "http://" + addr, cmd: cmd, output: &harness.OutputBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.output, p.output
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start chatd: %v", err)
@@ -137,35 +137,6 @@ func (p *chatd) logLines(t *testing.T) []map[string]any {
 		}
 	}
 	return lines
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
-
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // client calls chatd's API as one user.

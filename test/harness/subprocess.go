@@ -1,16 +1,21 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 )
+
+// The helpers of suites that run chatd as a subprocess.
 
 // RunWithBinary is the TestMain of a suite that runs the real chatd binary
 // as a subprocess: it builds ./cmd/chatd once into a temp dir, stores its
@@ -43,4 +48,36 @@ func RunWithBinary(m *testing.M, suite string, bin *string) int {
 		}
 	}
 	return code
+}
+
+// FreeAddr returns a loopback address nothing listens on right now, for a
+// subprocess to listen on.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// OutputBuffer collects a process's (or a logger's) output while it runs:
+// a bytes.Buffer safe for concurrent writers.
+type OutputBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *OutputBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *OutputBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
