@@ -1,17 +1,10 @@
 package webui
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
-	"io/fs"
-	"net/http"
 	"path"
-	"strings"
-	"time"
 
-	"github.com/gin-gonic/gin"
+	"github.com/chatd/chatd/internal/adapters/httpapi/embedded"
 )
 
 //go:embed assets
@@ -35,51 +28,12 @@ var contentTypes = map[string]string{
 	".css":  "text/css; charset=utf-8",
 }
 
-// asset is one embedded file, ready to serve.
-type asset struct {
-	name        string
-	body        []byte
-	contentType string
-	etag        string
-	csp         string
-}
-
-// serve answers with the asset; If-None-Match gets 304. Browsers revalidate
-// every time (no-cache): the names carry no hash, so a longer cache could
-// pair a new index.html with old modules after an upgrade, and the ETag keeps
-// revalidation cheap.
-func (a *asset) serve(c *gin.Context) {
-	h := c.Writer.Header()
-	h.Set("Content-Type", a.contentType)
-	h.Set("Content-Security-Policy", a.csp)
-	h.Set("Cache-Control", "no-cache")
-	h.Set("ETag", a.etag)
-	http.ServeContent(c.Writer, c.Request, a.name, time.Time{}, bytes.NewReader(a.body))
-}
-
 // loadAssets reads every embedded file once, at start.
-func loadAssets() map[string]*asset {
-	out := map[string]*asset{}
-	err := fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		body, err := fs.ReadFile(assetFS, p)
-		if err != nil {
-			return err
-		}
-		name := strings.TrimPrefix(p, "assets/")
-		csp := resourceCSP
+func loadAssets() embedded.Dir {
+	return embedded.LoadDir(assetFS, "assets", func(name string) (string, string) {
 		if path.Ext(name) == ".html" {
-			csp = pageCSP
+			return contentTypes[".html"], pageCSP
 		}
-		sum := sha256.Sum256(body)
-		out[name] = &asset{name: name, body: body, contentType: contentTypes[path.Ext(name)], csp: csp,
-			etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
-		return nil
+		return contentTypes[path.Ext(name)], resourceCSP
 	})
-	if err != nil {
-		panic("webui: embedded assets unreadable: " + err.Error())
-	}
-	return out
 }

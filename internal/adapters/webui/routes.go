@@ -2,12 +2,9 @@ package webui
 
 import (
 	"net/http"
-	"strings"
-
-	"github.com/gin-gonic/gin"
 
 	"github.com/chatd/chatd/internal/adapters/httpapi"
-	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/adapters/httpapi/embedded"
 )
 
 // Where the page lives: index.html at the root, its modules and styles
@@ -18,8 +15,8 @@ const (
 )
 
 type routes struct {
-	page   *asset
-	assets map[string]*asset
+	page   *embedded.File
+	assets embedded.Dir
 }
 
 func newRoutes() routes {
@@ -31,18 +28,7 @@ func newRoutes() routes {
 // signs in through the API).
 func (r routes) Mount(g httpapi.RouteGroups) {
 	for _, method := range []string{http.MethodGet, http.MethodHead} {
-		g.Root.Handle(method, PagePath, r.page.serve)
-		g.Root.Handle(method, AssetsPath+"/*file", r.serveAsset)
+		g.Root.Handle(method, PagePath, r.page.Serve)
+		g.Root.Handle(method, AssetsPath+"/*file", r.assets.Serve)
 	}
-}
-
-func (r routes) serveAsset(c *gin.Context) {
-	a, ok := r.assets[strings.TrimPrefix(c.Param("file"), "/")]
-	if !ok {
-		c.Status(http.StatusNotFound)
-		_ = c.Error(domain.NotFound("asset"))
-		c.Abort()
-		return
-	}
-	a.serve(c)
 }

@@ -63,7 +63,7 @@ func TestPageAndAssetsHaveTheirTypes(t *testing.T) {
 
 func TestEveryAssetHasAKnownType(t *testing.T) {
 	for name, a := range loadAssets() {
-		if a.contentType == "" {
+		if a.ContentType == "" {
 			t.Errorf("%s: no content type for %q files", name, path.Ext(name))
 		}
 	}
@@ -127,7 +127,7 @@ func TestModulesImportOnlyEmbeddedModules(t *testing.T) {
 		if path.Ext(name) != ".js" {
 			continue
 		}
-		for _, m := range imports.FindAllStringSubmatch(string(a.body), -1) {
+		for _, m := range imports.FindAllStringSubmatch(string(a.Body), -1) {
 			if _, ok := assets[m[1]]; !ok {
 				t.Errorf("%s imports %s, which is not embedded", name, m[1])
 			}
@@ -140,7 +140,7 @@ func TestAssetsStayUnderTheirBudget(t *testing.T) {
 	const budget = 60 << 10
 	total := 0
 	for _, a := range loadAssets() {
-		total += len(a.body)
+		total += len(a.Body)
 	}
 	if total > budget {
 		t.Fatalf("the page's assets weigh %d bytes, over the %d-byte budget", total, budget)

@@ -1,19 +1,12 @@
 package apidocs
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
-	"io/fs"
-	"net/http"
 	"path"
-	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/chatd/chatd/internal/domain"
+	"github.com/chatd/chatd/internal/adapters/httpapi/embedded"
 )
 
 // Where the documentation lives.
@@ -48,36 +41,6 @@ var (
 	assetFS embed.FS
 )
 
-// file is one embedded answer, ready to serve.
-type file struct {
-	name        string
-	body        []byte
-	contentType string
-	etag        string
-	csp         string
-}
-
-func newFile(name string, body []byte, contentType, csp string) *file {
-	sum := sha256.Sum256(body)
-	return &file{
-		name: name, body: body, contentType: contentType, csp: csp,
-		etag: `"` + hex.EncodeToString(sum[:12]) + `"`,
-	}
-}
-
-// serve answers with the file; conditional requests (If-None-Match) get 304.
-// Clients revalidate every time (no-cache): the ETag keeps that cheap, and an
-// upgraded binary is never hidden behind a stale cache.
-func (f *file) serve(c *gin.Context) {
-	h := c.Writer.Header()
-	h.Set("Content-Type", f.contentType)
-	h.Set("Content-Security-Policy", f.csp)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("ETag", f.etag)
-	http.ServeContent(c.Writer, c.Request, f.name, time.Time{}, bytes.NewReader(f.body))
-}
-
 // contentTypes are fixed here rather than taken from the system's MIME
 // tables, which differ between machines.
 var contentTypes = map[string]string{
@@ -96,54 +59,19 @@ func contentTypeOf(name string) string {
 }
 
 var (
-	specFile    = newFile("openapi.json", spec, "application/json", resourceCSP)
-	swaggerPage = newFile("docs.html", mustRead(pageFS, "docs.html"), contentTypes[".html"], swaggerCSP)
-	redocPage   = newFile("redoc.html", mustRead(pageFS, "redoc.html"), contentTypes[".html"], redocCSP)
-	assets      = loadAssets()
-)
-
-func mustRead(fsys fs.FS, name string) []byte {
-	b, err := fs.ReadFile(fsys, name)
-	if err != nil {
-		panic("apidocs: embedded file missing: " + err.Error())
-	}
-	return b
-}
-
-func loadAssets() map[string]*file {
-	out := map[string]*file{}
-	err := fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		name := strings.TrimPrefix(p, "assets/")
-		out[name] = newFile(name, mustRead(assetFS, p), contentTypeOf(name), resourceCSP)
-		return nil
+	specFile    = embedded.NewFile("openapi.json", spec, "application/json", resourceCSP)
+	swaggerPage = embedded.NewFile("docs.html", embedded.MustRead(pageFS, "docs.html"), contentTypes[".html"], swaggerCSP)
+	redocPage   = embedded.NewFile("redoc.html", embedded.MustRead(pageFS, "redoc.html"), contentTypes[".html"], redocCSP)
+	assets      = embedded.LoadDir(assetFS, "assets", func(name string) (string, string) {
+		return contentTypeOf(name), resourceCSP
 	})
-	if err != nil {
-		panic("apidocs: embedded assets unreadable: " + err.Error())
-	}
-	return out
-}
+)
 
 // Register adds the documentation routes: the OpenAPI document, Swagger UI,
 // ReDoc and their assets. They need no authentication.
 func Register(r gin.IRoutes) {
-	r.GET(SpecPath, specFile.serve)
-	r.GET(SwaggerPath, swaggerPage.serve)
-	r.GET(RedocPath, redocPage.serve)
-	r.GET(AssetsPath+"/*file", serveAsset)
-}
-
-func serveAsset(c *gin.Context) {
-	f, ok := assets[strings.TrimPrefix(c.Param("file"), "/")]
-	if !ok {
-		// The error middleware renders the problem; the status stays 404
-		// without it.
-		c.Status(http.StatusNotFound)
-		_ = c.Error(domain.NotFound("asset"))
-		c.Abort()
-		return
-	}
-	f.serve(c)
+	r.GET(SpecPath, specFile.Serve)
+	r.GET(SwaggerPath, swaggerPage.Serve)
+	r.GET(RedocPath, redocPage.Serve)
+	r.GET(AssetsPath+"/*file", assets.Serve)
 }
