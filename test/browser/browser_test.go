@@ -29,11 +29,7 @@ func chromium(t *testing.T) string {
 	if err == nil {
 		return path
 	}
-	const why = "no browser: chromium is not installed (apt-get install chromium)"
-	if os.Getenv("CHAT_TEST_REQUIRE_BROWSER") == "1" {
-		t.Fatal(why + ", and CHAT_TEST_REQUIRE_BROWSER=1")
-	}
-	t.Skip(why)
+	harness.MissingBrowserTool(t, "no browser: chromium is not installed (apt-get install chromium)")
 	return ""
 }
 

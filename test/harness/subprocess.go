@@ -81,3 +81,17 @@ func (b *OutputBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// EnvRequireBrowser, set to 1 (CI), makes a missing browser or npm tool a
+// failure instead of a skip.
+const EnvRequireBrowser = "CHAT_TEST_REQUIRE_BROWSER"
+
+// MissingBrowserTool skips the test with why, or fails it when
+// EnvRequireBrowser is 1.
+func MissingBrowserTool(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv(EnvRequireBrowser) == "1" {
+		t.Fatal(why + ", and " + EnvRequireBrowser + "=1")
+	}
+	t.Skip(why)
+}

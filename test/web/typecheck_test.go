@@ -33,11 +33,7 @@ func tool(t *testing.T, name string) string {
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
-	const why = "no browser tooling: test/web/node_modules is missing (npm ci --prefix test/web)"
-	if os.Getenv("CHAT_TEST_REQUIRE_BROWSER") == "1" {
-		t.Fatal(why + ", and CHAT_TEST_REQUIRE_BROWSER=1")
-	}
-	t.Skip(why)
+	harness.MissingBrowserTool(t, "no browser tooling: test/web/node_modules is missing (npm ci --prefix test/web)")
 	return ""
 }
 
