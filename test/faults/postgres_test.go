@@ -16,8 +16,10 @@ import (
 
 const (
 	// outageAnswerWithin bounds how long a request may take to answer 503
-	// while the database is gone.
-	outageAnswerWithin = 6 * time.Second
+	// while the database is gone: its deadline (outageRequestTimeout) and
+	// room for a loaded CI machine.
+	outageAnswerWithin   = 6 * time.Second
+	outageRequestTimeout = 4 * time.Second
 	// probeTimeout is how long a probe waits before calling it a hang.
 	probeTimeout = 15 * time.Second
 	// The outage lasts at least outageHold, and goes on for
@@ -53,6 +55,7 @@ func testPostgresOutage(t *testing.T, what string, begin, end func(*pgServer)) {
 	pg := startPostgres(t)
 	cfg := harness.DefaultConfig(t, harness.SQLite)
 	cfg.DatabaseURL = pg.URL
+	cfg.RequestTimeout = outageRequestTimeout
 	sim := harness.WithUpstream(t, &cfg, llmsim.Options{})
 	srv := harness.Start(t, cfg)
 	c := srv.NewUser(t)

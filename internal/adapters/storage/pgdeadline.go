@@ -27,6 +27,9 @@ import (
 // pastDeadline makes every pending and later read or write on a socket fail.
 var pastDeadline = time.Unix(1, 0)
 
+// cancelRequestTimeout bounds a cancel request's connection.
+const cancelRequestTimeout = 10 * time.Second
+
 // tcpKeepAlive notices peers that vanished (host down) between queries.
 const tcpKeepAlive = 30 * time.Second
 
@@ -96,11 +99,16 @@ func (d *socketDialer) DialContext(ctx context.Context, network, address string)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.settled {
-		d.sock = c
-		if d.expiring {
-			_ = c.SetDeadline(pastDeadline)
-		}
+	if d.settled {
+		// A cancel request, which lib/pq sends from a goroutine of its own
+		// and reads until the server hangs up: bound it, or a frozen server
+		// keeps the goroutine and its socket forever.
+		_ = c.SetDeadline(time.Now().Add(cancelRequestTimeout))
+		return c, nil
+	}
+	d.sock = c
+	if d.expiring {
+		_ = c.SetDeadline(pastDeadline)
 	}
 	return c, nil
 }
@@ -176,7 +184,16 @@ func (c *deadlineConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driv
 func (c *deadlineConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	release := c.guard(ctx)
 	defer release()
-	return c.pqConn.PrepareContext(ctx, query)
+	st, err := c.pqConn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	// A prepared statement runs on this connection's socket too, later and
+	// with contexts of its own: each run needs the guard.
+	if full, ok := st.(pqStmt); ok {
+		return &deadlineStmt{pqStmt: full, conn: c}, nil
+	}
+	return st, nil
 }
 
 func (c *deadlineConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -188,11 +205,16 @@ func (c *deadlineConn) ExecContext(ctx context.Context, query string, args []dri
 func (c *deadlineConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	release := c.guard(ctx)
 	rows, err := c.pqConn.QueryContext(ctx, query, args)
+	return guardRows(rows, err, release)
+}
+
+// guardRows keeps a query's guard until its rows are closed: rows are read
+// after QueryContext returns.
+func guardRows(rows driver.Rows, err error, release func()) (driver.Rows, error) {
 	if err != nil {
 		release()
 		return nil, err
 	}
-	// Rows are read after QueryContext returns: keep the guard until Close.
 	if full, ok := rows.(pqRows); ok {
 		return &deadlineRows{pqRows: full, release: release}, nil
 	}
@@ -214,6 +236,35 @@ func (c *deadlineConn) ResetSession(ctx context.Context) error {
 
 func (c *deadlineConn) IsValid() bool {
 	return !c.expired.Load() && c.pqConn.IsValid()
+}
+
+// pqStmt is the set of driver interfaces lib/pq's prepared statement implements.
+type pqStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
+// deadlineStmt guards each run of a prepared statement. lib/pq's statement
+// answers a cancelled context by sending a cancel request and then waits for
+// the server to acknowledge it, which a frozen server never does; so the
+// statement gets the context without its cancellation, and the guard alone
+// ends a run that outlives its context.
+type deadlineStmt struct {
+	pqStmt
+	conn *deadlineConn
+}
+
+func (s *deadlineStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	release := s.conn.guard(ctx)
+	defer release()
+	return s.pqStmt.ExecContext(context.WithoutCancel(ctx), args)
+}
+
+func (s *deadlineStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	release := s.conn.guard(ctx)
+	rows, err := s.pqStmt.QueryContext(context.WithoutCancel(ctx), args)
+	return guardRows(rows, err, release)
 }
 
 type deadlineTx struct {
