@@ -69,9 +69,10 @@ func (h *Hub) admit(c *gin.Context) error {
 	sock := &socket{userID: caller.UserID, sessionID: sessionID, lastSeq: lastSeq, limit: int32(h.cfg.SendBuffer)}
 	// HandleRequestWithKeys runs the socket's read loop until it closes;
 	// it runs on a goroutine of its own, and this handler returns once the
-	// connection is hijacked. An idle socket then holds only melody's two
-	// small goroutines, not the HTTP server's deep one with its request,
-	// gin context and 4 KiB buffers (about a third of an idle socket's RSS).
+	// connection is hijacked. An idle socket then holds only melody's read
+	// loop (our melody's writer runs only while frames are queued: see
+	// melody/PATCH.md), not the HTTP server's deep goroutine with its
+	// request, gin context and 4 KiB buffers.
 	hijacked := make(chan struct{})
 	ended := make(chan struct{})
 	rec := connRecorder{ResponseWriter: c.Writer, sock: sock, hijacked: hijacked}

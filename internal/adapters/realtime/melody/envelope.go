@@ -1,0 +1,7 @@
+package melody
+
+type envelope struct {
+	t      int
+	msg    []byte
+	filter filterFunc
+}
