@@ -19,6 +19,8 @@ import (
 
 	// Registers the "postgres" driver the checks query with.
 	_ "github.com/lib/pq"
+
+	"github.com/chatd/chatd/test/harness"
 )
 
 // pgServer is a PostgreSQL server of the test's own: initdb into a temporary
@@ -107,7 +109,8 @@ func startPostgres(t *testing.T) *pgServer {
 		"-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
-	p.port = freePort(t)
+	_, port, _ := net.SplitHostPort(harness.FreeAddr(t))
+	p.port, _ = strconv.Atoi(port)
 	p.start()
 
 	admin := p.open("postgres")
@@ -267,18 +270,4 @@ func childrenOf(ppid int) []int {
 		}
 	}
 	return out
-}
-
-// freePort finds a loopback TCP port nobody listens on.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("reserve a port: %v", err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return port
 }
