@@ -59,7 +59,8 @@ func (p *PendingReply) Lease() ports.ReplyLease {
 // calls the model again with the stored history.
 func (p *PendingReply) CallEarly(msg *domain.ChatMessage, parent *string) {
 	p.asked = msg
-	p.early = p.gen.launch(p.job, p.slot, &earlyPrompt{msg: msg.Clone(), parent: parent})
+	seen := p.gen.newestSeq(p.job.origin, msg.SessionID())
+	p.early = p.gen.launch(p.job, p.slot, &earlyPrompt{msg: msg.Clone(), parent: parent, seenSeq: seen})
 }
 
 // Start hands the stored placeholder to the Generator, which announces the

@@ -31,24 +31,35 @@ func NewAnnouncer(events ports.SessionPublisher, log *slog.Logger) *Announcer {
 // Publish announces e with the session's next seq; it reports whether the
 // broker took it.
 func (a *Announcer) Publish(ctx context.Context, e domain.SessionEvent) bool {
+	return a.announce(ctx, e) > 0
+}
+
+// announce publishes e and returns the seq it got, 0 when the broker
+// refused it.
+func (a *Announcer) announce(ctx context.Context, e domain.SessionEvent) int64 {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceTimeout)
 	defer cancel()
-	if _, err := a.events.Publish(ctx, e); err != nil {
+	published, err := a.events.Publish(ctx, e)
+	if err != nil {
 		a.log.Warn("event not announced", "type", e.Type, "session_id", e.SessionID, "error", err)
-		return false
+		return 0
 	}
-	return true
+	return published.Seq
 }
 
 // PublishFinal announces an event that ends something (a reply's end, a
-// delete), retrying while the broker comes back, within saveTimeout.
-func (a *Announcer) PublishFinal(ctx context.Context, e domain.SessionEvent) {
+// delete), retrying while the broker comes back, within saveTimeout. It
+// returns the seq the event got, 0 when it was lost.
+func (a *Announcer) PublishFinal(ctx context.Context, e domain.SessionEvent) int64 {
 	deadline := time.Now().Add(saveTimeout)
-	for attempt := 1; !a.Publish(ctx, e); attempt++ {
+	for attempt := 1; ; attempt++ {
+		if seq := a.announce(ctx, e); seq > 0 {
+			return seq
+		}
 		if time.Now().After(deadline) {
 			a.log.Error("final event lost; clients see the stored state on their next read",
 				"type", e.Type, "session_id", e.SessionID)
-			return
+			return 0
 		}
 		time.Sleep(time.Duration(100*attempt) * time.Millisecond)
 	}

@@ -86,20 +86,19 @@ func (g *Generator) stream(r *run, onDelta func(ports.Delta) error) (ports.Compl
 	if s := r.job.settings.MaxContextMessages; s != nil {
 		limit = *s
 	}
-	var history []*domain.ChatMessage
 	var err error
 	r.earlyUsed = r.early != nil && !r.early.stale.Load()
 	if r.earlyUsed {
-		history, err = g.earlyHistory(r, r.early, limit+historyOverhead)
-	} else if parent := r.job.reply.ParentID(); parent != nil {
-		ctx, cancel := context.WithTimeout(r.ctx, saveTimeout)
-		history, err = g.messages.Ancestors(ctx, *parent, limit+historyOverhead)
-		cancel()
+		r.prompt, err = g.earlyHistory(r, r.early, limit+historyOverhead)
+	} else {
+		sessionID := r.job.reply.SessionID()
+		r.prompt, err = g.readBranch(r.ctx, sessionID, r.job.reply.ParentID(), limit+historyOverhead,
+			g.newestSeq(r.ctx, sessionID))
 	}
 	if err != nil {
 		return ports.Completion{}, err
 	}
-	prompt := buildPrompt(r.job.settings, history, limit)
+	prompt := buildPrompt(r.job.settings, r.prompt.messages, limit)
 	req := completionRequest(r.job.provider, r.job.model, r.job.settings, prompt, g.cfg.MaxTokensCeiling)
 	return g.model.Stream(r.ctx, req, onDelta)
 }
@@ -151,7 +150,7 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 
 	r.saveMu.Lock()
 	r.finished = true
-	stored := g.saveEnd(r.ctx, final, r.deltaCount())
+	announce, saved := g.saveEnd(r.ctx, final, r.deltaCount())
 	r.saveMu.Unlock()
 	// The user may start another reply as soon as this one's end is
 	// announced; the run's remaining work keeps Stop waiting, not the user.
@@ -160,10 +159,13 @@ func (g *Generator) finish(r *run, start time.Time, ttft *time.Duration, c ports
 	g.inSession(final.SessionID, func() {
 		// A delete that came while the end was being stored has already
 		// been announced: the end of a deleted message is not news.
-		if stored && !deleted(context.Cause(r.ctx)) {
-			g.announce.PublishFinal(context.Background(), domain.SessionEvent{
+		if announce && !deleted(context.Cause(r.ctx)) {
+			endSeq := g.announce.PublishFinal(context.Background(), domain.SessionEvent{
 				Type: domain.FinalEventOf(final.Status), SessionID: final.SessionID, Message: &final,
 			})
+			if saved {
+				g.rememberBranch(r, final, endSeq)
+			}
 		}
 		g.forget(final.ID)
 	})
@@ -179,26 +181,26 @@ func deleted(cause error) bool {
 
 // saveEnd stores the reply's end, retrying briefly: the database may be
 // restarting, and a reply left streaming would be repaired as interrupted
-// once its lease lapsed. It reports false when the end is not this
-// process's to announce: another process repaired the reply meanwhile.
-// runCtx gives its values (the trace), not its cancellation: a cancelled
-// reply's end is stored too.
-func (g *Generator) saveEnd(runCtx context.Context, final domain.MessageSnapshot, deltas int) bool {
+// once its lease lapsed. announce is false when the end is not this
+// process's to announce: another process repaired the reply meanwhile;
+// saved tells that storage holds the end. runCtx gives its values (the
+// trace), not its cancellation: a cancelled reply's end is stored too.
+func (g *Generator) saveEnd(runCtx context.Context, final domain.MessageSnapshot, deltas int) (announce, saved bool) {
 	deadline := time.Now().Add(saveTimeout)
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(runCtx), saveTimeout)
 		err := g.messages.SaveReply(ctx, domain.RehydrateMessage(final), g.owner, deltas)
 		cancel()
 		if err == nil {
-			return true
+			return true, true
 		}
 		if lostLease(err) {
 			g.log.Warn("reply end not stored: another process repaired it", "message_id", final.ID)
-			return false
+			return false, false
 		}
 		if domain.IsKind(err, domain.ErrNotFound) || time.Now().After(deadline) {
 			g.log.Error("store reply end", "message_id", final.ID, "status", final.Status, "error", err)
-			return true
+			return true, false
 		}
 		time.Sleep(time.Duration(100*(attempt+1)) * time.Millisecond)
 	}
@@ -216,19 +218,4 @@ func failureSentence(err error) string {
 // estimateTokens guesses a token count from text: about four characters each.
 func estimateTokens(text string) int {
 	return max(1, (len(text)+3)/4)
-}
-
-// earlyHistory is the prompt's history for a call made before the turn is
-// stored: the path down to the expected parent, then the user's message.
-func (g *Generator) earlyHistory(r *run, e *earlyPrompt, limit int) ([]*domain.ChatMessage, error) {
-	if e.parent == nil {
-		return []*domain.ChatMessage{e.msg}, nil
-	}
-	ctx, cancel := context.WithTimeout(r.ctx, saveTimeout)
-	defer cancel()
-	history, err := g.messages.Ancestors(ctx, *e.parent, limit-1)
-	if err != nil {
-		return nil, err
-	}
-	return append(history, e.msg), nil
 }

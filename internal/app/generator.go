@@ -46,6 +46,7 @@ type Generator struct {
 	owner string
 
 	sessionLocks [sessionLockStripes]sync.Mutex
+	branches     *branchCache
 
 	mu       sync.Mutex
 	runs     map[string]*run    // by reply id
@@ -74,7 +75,7 @@ func NewGenerator(model ports.ChatModel, messages ports.MessageRepository, sessi
 		model: model, messages: messages, sessions: sessions, events: events, announce: NewAnnouncer(events, log), control: control,
 		limiter: limiter, slots: slots, usage: usage,
 		ids: ids, clock: clock, log: log.With("component", "generator"), cfg: cfg, owner: ids.NewID(),
-		runs: map[string]*run{}, held: map[*slot]struct{}{},
+		runs: map[string]*run{}, held: map[*slot]struct{}{}, branches: newBranchCache(),
 		root: root, cancelRoot: cancel,
 		flusherOff: make(chan struct{}), flusherEnd: make(chan struct{}),
 	}
@@ -183,7 +184,9 @@ func (g *Generator) commit(r *run, created ...*domain.ChatMessage) {
 	g.inSession(r.job.reply.SessionID(), func() {
 		for _, m := range created {
 			if m != nil {
-				g.announce.Publish(r.ctx, domain.MessageEvent(domain.EventMessageCreated, m))
+				if seq := g.announce.announce(r.ctx, domain.MessageEvent(domain.EventMessageCreated, m)); seq > 0 {
+					r.createdSeqs = append(r.createdSeqs, seq)
+				}
 			}
 		}
 		g.mu.Lock()

@@ -28,9 +28,10 @@ type generationJob struct {
 // its prompt from: the turn's user message and the parent it is expected
 // to get. stale is set when the turn was stored under another parent.
 type earlyPrompt struct {
-	msg    *domain.ChatMessage
-	parent *string
-	stale  atomic.Bool
+	msg     *domain.ChatMessage
+	parent  *string
+	seenSeq sessionSeq // the session's, before the turn was stored
+	stale   atomic.Bool
 }
 
 // run is one generation in flight. The generating goroutine writes text and
@@ -48,6 +49,13 @@ type run struct {
 	// earlyUsed: the model call under way was built from the early
 	// prompt (the run's goroutine only).
 	earlyUsed bool
+	// prompt is the history of the model call under way (the run's
+	// goroutine only); createdSeqs are the seqs of the turn's created
+	// events (written before stored is closed). With the deltas and the
+	// end, they tell whether the run's events were the session's only ones
+	// since the history was read (see rememberBranch).
+	prompt      promptHistory
+	createdSeqs []int64
 
 	mu    sync.Mutex
 	reply *domain.ChatMessage
