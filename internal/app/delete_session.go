@@ -32,6 +32,7 @@ func (h *DeleteSession) Handle(ctx context.Context, caller Caller, sessionID str
 	if err := h.sessions.Delete(ctx, sessionID); err != nil {
 		return err
 	}
+	h.access.Revoke(sessionID)
 	h.gen.cancelSession(sessionID)
 	// Subscribers get session.deleted, then their subscriptions end.
 	h.events.Publish(ctx, domain.SessionChanged(domain.EventSessionDeleted, s))

@@ -97,7 +97,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e.issuer = fakes.NewTokenIssuer(e.clock.Now)
 	log := slog.New(slog.NewTextHandler(newTestLog(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	e.access = app.NewAccess(e.sessions)
+	e.access = app.NewAccess(e.sessions, e.bus, e.clock, e.cfg)
 	announce := app.NewAnnouncer(e.bus, log)
 	e.gen = app.NewGenerator(e.model, e.messages, e.sessions, e.bus, e.control, e.limiter, e.slots, store.Stats(), e.ids, e.clock, log, e.cfg)
 	e.send = app.NewSendMessage(e.access, e.messages, store.Idempotency(), e.gen, announce, e.ids, e.clock, e.limits)

@@ -117,6 +117,7 @@ func (h *Participants) Remove(ctx context.Context, caller Caller, sessionID, use
 	if err := h.sessions.RemoveParticipant(ctx, sessionID, userID); err != nil {
 		return err
 	}
+	h.access.Revoke(sessionID)
 	// Their open sockets close: access ends with membership.
 	h.events.Signal(ctx, domain.SessionEvent{Type: domain.EventParticipantRemoved, SessionID: sessionID,
 		Removed: &domain.RemovedParticipant{UserID: userID}})

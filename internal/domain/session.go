@@ -81,6 +81,13 @@ func RehydrateSession(s SessionSnapshot) *ChatSession {
 	}
 }
 
+// Clone returns a copy that changes independently of s (its settings'
+// values are shared: an update replaces them, never changes them).
+func (s *ChatSession) Clone() *ChatSession {
+	c := *s
+	return &c
+}
+
 // Snapshot exposes the session's state for storage.
 func (s *ChatSession) Snapshot() SessionSnapshot {
 	return SessionSnapshot{

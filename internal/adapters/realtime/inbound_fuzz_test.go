@@ -70,7 +70,7 @@ func FuzzInboundFrame(f *testing.F) {
 	clock := fakes.NewClock(time.Time{})
 	gen := app.NewGenerator(fakes.NewChatModel(), store.Messages(), store.Sessions(), bus, &eventbus.Control{}, fakes.NewRateLimiter(), fakes.NewGenerationSlots(),
 		store.Stats(), fakes.NewIDs(), clock, slog.New(slog.NewTextHandler(io.Discard, nil)), app.GenerationConfig{})
-	hub := NewHub(Config{}, fakes.NewTokenIssuer(clock.Now), app.NewAccess(store.Sessions()), gen, bus, eventbus.SoleProcessPresence{},
+	hub := NewHub(Config{}, fakes.NewTokenIssuer(clock.Now), app.NewAccess(store.Sessions(), bus, clock, app.GenerationConfig{}), gen, bus, eventbus.SoleProcessPresence{},
 		prometheus.NewRegistry(), zap.NewNop())
 	anchor := fuzzSocket("anchor")
 	hub.rooms.join(fuzzSessionID, anchor, -1)
